@@ -1,0 +1,110 @@
+# Makefile for mergelang. Generated C (re2c lexer, Lemon parser) goes to
+# build/ and is never committed. `make help` lists the targets.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+LEMPAR  ?= /usr/share/lemon/lempar.c
+OPT     ?= -O2
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS  += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -I. -I$(BUILD)
+LDLIBS  += -lcjson -lm -lpthread
+VERSION := 0.1.0
+
+RUNTIME_SRC := $(wildcard runtime/*.c)
+INTERP_SRC  := $(filter-out interp/main.c,$(wildcard interp/*.c))
+GEN_SRC     := $(BUILD)/lexer.c $(BUILD)/parser.c
+LIB_OBJ     := $(patsubst %.c,$(BUILD)/obj/%.o,$(RUNTIME_SRC) $(INTERP_SRC)) \
+               $(BUILD)/obj/gen/lexer.o $(BUILD)/obj/gen/parser.o
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_SRC    := $(wildcard tools/*.c)
+TOOL_BIN    := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRC))
+HEADERS     := $(wildcard runtime/*.h interp/*.h) $(BUILD)/parser.h
+
+.PHONY: all help deps ensure-deps check-tools test unit demo bench install clean asan fuzz
+all: check-tools $(BUILD)/mergelang $(TOOL_BIN)
+
+help:
+	@echo "make            build $(BUILD)/mergelang and the tools"
+	@echo "make demo       install missing build dependencies, build, run an example merge"
+	@echo "make test       unit, golden and conformance tests; ends with 'N passed, M failed'"
+	@echo "make asan       the test suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make deps       apt-get install the build dependencies"
+	@echo "make install    install binary and stdlib under PREFIX=$(PREFIX)"
+
+# ---- dependencies ----------------------------------------------------------
+DEB_PACKAGES := re2c lemon libcjson-dev
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(DEB_PACKAGES) build-essential
+
+check-tools:
+	@command -v re2c >/dev/null || { echo "error: re2c not found: install the Debian package 're2c' (or run 'make deps')"; exit 1; }
+	@command -v lemon >/dev/null || { echo "error: lemon not found: install the Debian package 'lemon' (or run 'make deps')"; exit 1; }
+	@[ -f $(LEMPAR) ] || { echo "error: $(LEMPAR) not found: install the Debian package 'lemon' (or run 'make deps')"; exit 1; }
+	@[ -f /usr/include/cjson/cJSON.h ] || { echo "error: cJSON headers not found: install the Debian package 'libcjson-dev' (or run 'make deps')"; exit 1; }
+
+# ---- generated lexer and parser ---------------------------------------------
+$(BUILD)/parser.c $(BUILD)/parser.h: grammar/parser.y $(LEMPAR)
+	@mkdir -p $(BUILD)
+	lemon -q -T$(LEMPAR) -d$(BUILD) grammar/parser.y
+
+$(BUILD)/lexer.c: grammar/lexer.re $(BUILD)/parser.h
+	@mkdir -p $(BUILD)
+	re2c -W --no-generation-date -o $@ $<
+
+# ---- objects ------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-unused-variable -Wno-unused-function -c -o $@ $<
+
+$(BUILD)/libmergelang.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/mergelang: $(BUILD)/obj/interp/main.o $(BUILD)/libmergelang.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libmergelang.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmergelang.a $(LDLIBS)
+
+$(BUILD)/%: tools/%.c $(BUILD)/libmergelang.a $(HEADERS)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmergelang.a $(LDLIBS)
+
+# ---- tests ----------------------------------------------------------------------
+# test and demo install missing build dependencies first (they are the two
+# commands the README promises work on a fresh Debian machine).
+ensure-deps:
+	@command -v re2c >/dev/null && command -v lemon >/dev/null && [ -f $(LEMPAR) ] && \
+	 [ -f /usr/include/cjson/cJSON.h ] || $(MAKE) --no-print-directory deps
+
+test: ensure-deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh
+
+unit: all $(UNIT_BIN)
+	@BUILD=$(BUILD) ONLY=unit sh tests/run.sh
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	        LDLIBS="-lcjson -lm -lpthread -fsanitize=address,undefined" test
+
+# ---- demo -------------------------------------------------------------------------
+demo: ensure-deps
+	@$(MAKE) --no-print-directory all
+	sh examples/demo.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mergelang/stdlib
+	install -m 755 $(BUILD)/mergelang $(DESTDIR)$(PREFIX)/bin/mergelang
+	cp -R stdlib/. $(DESTDIR)$(PREFIX)/share/mergelang/stdlib/
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,363 @@
+/* mkmodel.c - generates tiny Llama-shaped checkpoints for tests and
+ * examples, deterministically.
+ *
+ * Every tensor's values are a pure function of (seed, tensor name): each
+ * tensor draws from its own splitmix64 stream seeded with a hash of the
+ * name, so adding layers or reordering does not change existing tensors.
+ * Normal variates are the sum of four uniforms, rescaled to unit variance:
+ * only exactly-rounded IEEE operations are involved (no libm transcendental
+ * functions), so the files are bit-identical on every machine.
+ *
+ * Fine-tunes (--finetune-of B --delta x) are base(seed B) + x * noise(seed S)
+ * computed in float32, so models made from one base share it exactly and
+ * their task vectors are known. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/dtype.h"
+#include "runtime/safetensors.h"
+
+#define WEIGHT_STD 0.02
+#define STREAM_WEIGHTS 0x5745494748545321ull /* domain tags keep weight and noise streams apart */
+#define STREAM_NOISE 0x4e4f495345212121ull
+
+typedef struct Options {
+    const char *out;
+    long layers, hidden, intermediate, vocab, kv_hidden;
+    DType dtype;
+    uint64_t shard_bytes;
+    uint64_t seed;
+    bool finetune;
+    uint64_t base_seed;
+    double delta;
+    bool force;
+} Options;
+
+static void usage(FILE *to) {
+    fprintf(to,
+            "usage: mkmodel OUT_DIR [options]\n"
+            "  --layers N           decoder layers (default 4)\n"
+            "  --hidden D           hidden size (default 32)\n"
+            "  --intermediate F     MLP size (default 64)\n"
+            "  --vocab V            vocabulary size (default 64)\n"
+            "  --kv-hidden K        rows of k_proj/v_proj (default D/2)\n"
+            "  --dtype T            float32 | bfloat16 | float16 (default float32)\n"
+            "  --shard SIZE         shard size, e.g. 20KB or 4096 (default: one file)\n"
+            "  --seed S             seed (default 1)\n"
+            "  --finetune-of B --delta X\n"
+            "                       weights = base(seed B) + X * N(0,1) noise(seed S)\n"
+            "  --force              replace OUT_DIR if it exists and is not empty\n");
+}
+
+/* ---- randomness ---------------------------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t stream_for(uint64_t seed, uint64_t domain, const char *name) {
+    uint64_t s = seed ^ domain;
+    uint64_t a = splitmix64(&s);
+    s = a ^ fnv1a(name);
+    return splitmix64(&s);
+}
+
+/* Approximately N(0, 1): the sum of four U(0,1) has mean 2, variance 1/3.
+ * Each uniform is exact in a double and so is their sum. */
+static double std_normal(uint64_t *state) {
+    uint64_t a = splitmix64(state), b = splitmix64(state);
+    double s = ((double)(a >> 32) + 0.5) + ((double)(a & 0xffffffffu) + 0.5) + ((double)(b >> 32) + 0.5) +
+               ((double)(b & 0xffffffffu) + 0.5);
+    return (s * 0x1p-32 - 2.0) * sqrt(3.0);
+}
+
+static bool is_norm(const char *name) {
+    return strstr(name, "layernorm.weight") != NULL || strcmp(name, "model.norm.weight") == 0;
+}
+
+/* The float32 values of one tensor. */
+static void generate(const Options *o, const char *name, float *dst, size_t n) {
+    bool norm = is_norm(name);
+    uint64_t ws = stream_for(o->finetune ? o->base_seed : o->seed, STREAM_WEIGHTS, name);
+    for (size_t i = 0; i < n; i++) {
+        double z = std_normal(&ws);
+        dst[i] = (float)(norm ? 1.0 + WEIGHT_STD * z : WEIGHT_STD * z);
+    }
+    if (!o->finetune) return;
+    uint64_t ns = stream_for(o->seed, STREAM_NOISE, name);
+    float delta = (float)o->delta;
+    for (size_t i = 0; i < n; i++) {
+        /* Two statements, so no compiler fuses them into an FMA and the
+         * result stays the float32 sum the usage text promises. */
+        float step = delta * (float)std_normal(&ns);
+        dst[i] = dst[i] + step;
+    }
+}
+
+/* ---- options -------------------------------------------------------------------------- */
+
+static bool parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_u64(const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (*s == '-') return false;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s || *end) return false;
+    *out = v;
+    return true;
+}
+
+static int parse_args(int argc, char **argv, Options *o) {
+    *o = (Options){NULL, 4, 32, 64, 64, -1, DT_F32, 0, 1, false, 0, 0.0, false};
+    bool have_delta = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            if (o->out) {
+                fprintf(stderr, "mkmodel: more than one output folder ('%s', '%s')\n", o->out, a);
+                return -1;
+            }
+            o->out = a;
+            continue;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (strcmp(a, "--force") == 0) {
+            o->force = true;
+            continue;
+        }
+        /* Both "--opt value" and "--opt=value". */
+        char key[32];
+        const char *val = strchr(a, '=');
+        if (val) {
+            snprintf(key, sizeof key, "%.*s", (int)(val - a), a);
+            val++;
+        } else {
+            snprintf(key, sizeof key, "%s", a);
+            if (i + 1 >= argc) {
+                fprintf(stderr, "mkmodel: %s needs a value\n", a);
+                return -1;
+            }
+            val = argv[++i];
+        }
+        bool ok;
+        if (strcmp(key, "--layers") == 0) ok = parse_long(val, 0, 10000, &o->layers);
+        else if (strcmp(key, "--hidden") == 0) ok = parse_long(val, 1, 1 << 20, &o->hidden);
+        else if (strcmp(key, "--intermediate") == 0) ok = parse_long(val, 1, 1 << 22, &o->intermediate);
+        else if (strcmp(key, "--vocab") == 0) ok = parse_long(val, 1, 1 << 22, &o->vocab);
+        else if (strcmp(key, "--kv-hidden") == 0) ok = parse_long(val, 1, 1 << 20, &o->kv_hidden);
+        else if (strcmp(key, "--seed") == 0) ok = parse_u64(val, &o->seed);
+        else if (strcmp(key, "--finetune-of") == 0) {
+            ok = parse_u64(val, &o->base_seed);
+            o->finetune = true;
+        }
+        else if (strcmp(key, "--shard") == 0) ok = stw_parse_size(val, &o->shard_bytes) == 0;
+        else if (strcmp(key, "--delta") == 0) {
+            char *end;
+            o->delta = strtod(val, &end);
+            ok = end != val && !*end && isfinite(o->delta);
+            have_delta = true;
+        } else if (strcmp(key, "--dtype") == 0) {
+            ok = dtype_from_torch_name(val, &o->dtype) &&
+                 (o->dtype == DT_F32 || o->dtype == DT_BF16 || o->dtype == DT_F16);
+        } else {
+            fprintf(stderr, "mkmodel: unknown option '%s'\n", key);
+            return -1;
+        }
+        if (!ok) {
+            fprintf(stderr, "mkmodel: bad value '%s' for %s\n", val, key);
+            return -1;
+        }
+    }
+    if (!o->out) {
+        fprintf(stderr, "mkmodel: missing OUT_DIR\n");
+        return -1;
+    }
+    if (o->finetune != have_delta) {
+        fprintf(stderr, "mkmodel: --finetune-of and --delta go together\n");
+        return -1;
+    }
+    if (o->kv_hidden < 0) o->kv_hidden = o->hidden / 2 > 0 ? o->hidden / 2 : 1;
+    return 0;
+}
+
+/* ---- the model ---------------------------------------------------------------------------- */
+
+static int add_spec(StwSpec *specs, size_t *n, const char *name, long d0, long d1) {
+    char *copy = strdup(name);
+    if (!copy) return -1;
+    StwSpec *s = &specs[(*n)++];
+    s->name = copy;
+    s->dtype = DT_F32; /* set by the caller */
+    s->shape.rank = d1 > 0 ? 2 : 1;
+    s->shape.dims[0] = d0;
+    s->shape.dims[1] = d1 > 0 ? d1 : 0;
+    return 0;
+}
+
+static int build_specs(const Options *o, StwSpec **out, size_t *out_n) {
+    size_t cap = 3 + 9 * (size_t)o->layers;
+    StwSpec *specs = calloc(cap, sizeof *specs);
+    if (!specs) return -1;
+    size_t n = 0;
+    long D = o->hidden, F = o->intermediate, V = o->vocab, K = o->kv_hidden;
+    int rc = add_spec(specs, &n, "model.embed_tokens.weight", V, D);
+    for (long i = 0; i < o->layers && rc == 0; i++) {
+        static const struct { const char *suffix; int rows, cols; } parts[] = {
+            /* 'D', 'K', 'F' pick the dimension; 0 = a vector */
+            {"input_layernorm.weight", 'D', 0},
+            {"self_attn.q_proj.weight", 'D', 'D'},
+            {"self_attn.k_proj.weight", 'K', 'D'},
+            {"self_attn.v_proj.weight", 'K', 'D'},
+            {"self_attn.o_proj.weight", 'D', 'D'},
+            {"post_attention_layernorm.weight", 'D', 0},
+            {"mlp.gate_proj.weight", 'F', 'D'},
+            {"mlp.up_proj.weight", 'F', 'D'},
+            {"mlp.down_proj.weight", 'D', 'F'},
+        };
+        for (size_t p = 0; p < sizeof parts / sizeof parts[0] && rc == 0; p++) {
+            char name[128];
+            long dim[2];
+            int which[2] = {parts[p].rows, parts[p].cols};
+            for (int k = 0; k < 2; k++)
+                dim[k] = which[k] == 'D' ? D : which[k] == 'K' ? K : which[k] == 'F' ? F : 0;
+            snprintf(name, sizeof name, "model.layers.%ld.%s", i, parts[p].suffix);
+            rc = add_spec(specs, &n, name, dim[0], dim[1]);
+        }
+    }
+    if (rc == 0) rc = add_spec(specs, &n, "model.norm.weight", D, 0);
+    if (rc == 0) rc = add_spec(specs, &n, "lm_head.weight", V, D);
+    for (size_t i = 0; i < n; i++) specs[i].dtype = o->dtype;
+    *out = specs;
+    *out_n = n;
+    return rc;
+}
+
+/* Head size 8 when it fits, else 4 heads, else the largest size that
+ * divides both widths: the config must describe a model that could exist. */
+static long head_dim_for(long D, long K) {
+    if (D % 8 == 0 && K % 8 == 0) return 8;
+    if (D % 4 == 0 && K % (D / 4) == 0) return D / 4;
+    long a = D, b = K;
+    while (b) {
+        long r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+static int write_configs(StWriter *w, const Options *o, ErrBuf *err) {
+    long D = o->hidden;
+    long head_dim = head_dim_for(D, o->kv_hidden);
+    long heads = D / head_dim;
+    long kv_heads = o->kv_hidden / head_dim;
+    char cfg[2048];
+    int n = snprintf(cfg, sizeof cfg,
+                     "{\n"
+                     "  \"architectures\": [\"LlamaForCausalLM\"],\n"
+                     "  \"model_type\": \"llama\",\n"
+                     "  \"hidden_size\": %ld,\n"
+                     "  \"intermediate_size\": %ld,\n"
+                     "  \"num_hidden_layers\": %ld,\n"
+                     "  \"num_attention_heads\": %ld,\n"
+                     "  \"num_key_value_heads\": %ld,\n"
+                     "  \"vocab_size\": %ld,\n"
+                     "  \"rms_norm_eps\": 1e-05,\n"
+                     "  \"hidden_act\": \"silu\",\n"
+                     "  \"max_position_embeddings\": 2048,\n"
+                     "  \"rope_theta\": 10000.0,\n"
+                     "  \"tie_word_embeddings\": false,\n"
+                     "  \"bos_token_id\": 1,\n"
+                     "  \"eos_token_id\": 2,\n"
+                     "  \"torch_dtype\": \"%s\"\n"
+                     "}\n",
+                     D, o->intermediate, o->layers, heads, kv_heads, o->vocab, dtype_torch_name(o->dtype));
+    if (stw_add_file(w, "config.json", cfg, (size_t)n, err) < 0) return -1;
+    static const char gen[] = "{\n  \"_from_model_config\": true,\n  \"bos_token_id\": 1,\n  \"eos_token_id\": 2\n}\n";
+    return stw_add_file(w, "generation_config.json", gen, sizeof gen - 1, err);
+}
+
+int main(int argc, char **argv) {
+    Options o;
+    if (parse_args(argc, argv, &o) < 0) {
+        usage(stderr);
+        return 2;
+    }
+    StwSpec *specs = NULL;
+    size_t n = 0;
+    int status = 1;
+    ErrBuf err = {""};
+    float *vals = NULL;
+    unsigned char *bytes = NULL;
+    if (build_specs(&o, &specs, &n) < 0) {
+        fprintf(stderr, "mkmodel: out of memory\n");
+        goto out;
+    }
+    /* The largest tensor sizes the buffers. */
+    size_t max_numel = 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t numel = (size_t)shape_numel(&specs[i].shape);
+        if (numel > max_numel) max_numel = numel;
+    }
+    vals = malloc(max_numel * sizeof *vals);
+    bytes = malloc(max_numel * dtype_size(o.dtype));
+    if (!vals || !bytes) {
+        fprintf(stderr, "mkmodel: out of memory\n");
+        goto out;
+    }
+    StWriter *w = stw_create(o.out, specs, n, o.shard_bytes, NULL, o.force, &err);
+    if (!w) {
+        fprintf(stderr, "mkmodel: %s\n", err.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t numel = (size_t)shape_numel(&specs[i].shape);
+        generate(&o, specs[i].name, vals, numel);
+        dtype_encode_f32(o.dtype, vals, bytes, numel);
+        if (stw_write(w, i, bytes, &err) < 0) {
+            fprintf(stderr, "mkmodel: %s\n", err.msg);
+            stw_abort(w);
+            goto out;
+        }
+    }
+    if (write_configs(w, &o, &err) < 0) {
+        fprintf(stderr, "mkmodel: %s\n", err.msg);
+        stw_abort(w);
+        goto out;
+    }
+    if (stw_commit(w, &err) < 0) {
+        fprintf(stderr, "mkmodel: %s\n", err.msg);
+        goto out;
+    }
+    status = 0;
+out:
+    for (size_t i = 0; i < n; i++) free((char *)specs[i].name);
+    free(specs);
+    free(vals);
+    free(bytes);
+    return status;
+}
