@@ -1,0 +1,36 @@
+/* builtins.h - the table of built-in functions, in one place.
+ *
+ * Each built-in has a parameter list (positional order; the first
+ * n_required must be given; every parameter may be passed by keyword), a
+ * plan function run once at plan time (type checks, signature of the result,
+ * building a graph node), and, for built-ins that compute per tensor, an exec
+ * function that receives the node's arguments already forced to plain values
+ * (tensors, numbers, lists) for the current tensor. */
+#ifndef MERGELANG_BUILTINS_H
+#define MERGELANG_BUILTINS_H
+
+#include "eval.h"
+#include "exec.h"
+
+#define BUILTIN_MAX_PARAMS 8
+
+typedef Value (*BuiltinPlanFn)(Plan *p, const Builtin *bi, Value *args,
+                               const SrcSpan *arg_spans, SrcSpan call);
+typedef Value (*BuiltinExecFn)(Exec *x, const Node *n, Value *args);
+
+struct Builtin {
+    const char *name;
+    const char *params[BUILTIN_MAX_PARAMS + 1];  /* NULL-terminated */
+    int n_required;
+    BuiltinPlanFn plan;
+    BuiltinExecFn exec;        /* NULL for plan-only built-ins (model, save) */
+    const char *signature;     /* as shown in help and error hints */
+};
+
+const Builtin *builtin_find(const char *name);
+size_t builtin_count(void);
+const Builtin *builtin_at(size_t i);
+/* Number of parameters of bi. */
+int builtin_n_params(const Builtin *bi);
+
+#endif

@@ -1,0 +1,683 @@
+/* eval.c - the plan stage; see eval.h.
+ *
+ * Each expression is evaluated once. Constants are folded right away; an
+ * operation with a lazy operand becomes a graph node instead. Static rules
+ * decide the kind of a node's result (model or per-tensor scalar) so that
+ * type errors are reported here, before any tensor is read. */
+#include "eval.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../runtime/hfnames.h"
+#include "builtins.h"
+#include "ops.h"
+#include "suggest.h"
+
+#define PLAN_MAX_DEPTH 200
+
+static const char *const context_names[] = { "name", "layer", "n_layers", "shape", "dtype" };
+#define N_CONTEXT_NAMES (sizeof context_names / sizeof context_names[0])
+
+static Value eval(Plan *p, Env *env, const Ast *n);
+
+/* ---- setup ---------------------------------------------------------------- */
+
+void plan_init(Plan *p, Diag *diag) {
+    memset(p, 0, sizeof *p);
+    arena_init(&p->arena);
+    p->diag = diag;
+}
+
+void plan_free(Plan *p) {
+    for (size_t i = 0; i < p->n_ckpts; i++) ckpt_close(p->ckpts[i].ckpt);
+    free(p->ckpts);
+    free(p->saves);
+    free(p->globals.items);
+    arena_free(&p->arena);
+    memset(p, 0, sizeof *p);
+}
+
+void *plan_alloc(Plan *p, size_t size) {
+    void *m = arena_alloc(&p->arena, size);
+    if (!m) {
+        fprintf(stderr, "mergelang: out of memory\n");
+        exit(4);
+    }
+    return m;
+}
+
+Value plan_error(Plan *p, SrcSpan at, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    diag_error(p->diag, at, "%s", msg);
+    return val_error();
+}
+
+Node *plan_new_node(Plan *p, NodeKind kind, SrcSpan span) {
+    Node *n = plan_alloc(p, sizeof *n);
+    n->kind = kind;
+    n->id = p->n_nodes++;
+    n->span = span;
+    return n;
+}
+
+static Value node_value(Node *n) {
+    Value v = { .kind = n->set ? V_MODEL : V_LAZY, .u.node = n };
+    return v;
+}
+
+/* ---- environments ----------------------------------------------------------- */
+
+static Binding *env_find_local(Env *e, const char *name) {
+    for (size_t i = 0; i < e->n; i++)
+        if (strcmp(e->items[i].name, name) == 0) return &e->items[i];
+    return NULL;
+}
+
+static Binding *env_lookup(Env *e, const char *name) {
+    for (; e; e = e->parent) {
+        Binding *b = env_find_local(e, name);
+        if (b) return b;
+    }
+    return NULL;
+}
+
+/* Function scopes are few and small; their bindings live in the plan arena
+ * (copied on growth), globals in a malloc'd array that plan_free releases. */
+static void env_define(Plan *p, Env *e, const char *name, Value v, SrcSpan at) {
+    Binding *b = env_find_local(e, name);
+    if (b) {
+        b->value = v;
+        b->at = at;
+        return;
+    }
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 8;
+        Binding *items;
+        if (e == &p->globals) {
+            items = realloc(e->items, cap * sizeof *items);
+            if (!items) {
+                fprintf(stderr, "mergelang: out of memory\n");
+                exit(4);
+            }
+        } else {
+            items = plan_alloc(p, cap * sizeof *items);
+            if (e->n) memcpy(items, e->items, e->n * sizeof *items);
+        }
+        e->items = items;
+        e->cap = cap;
+    }
+    e->items[e->n].name = name;
+    e->items[e->n].value = v;
+    e->items[e->n].at = at;
+    e->n++;
+}
+
+static int context_index(const char *name) {
+    for (size_t i = 0; i < N_CONTEXT_NAMES; i++)
+        if (strcmp(context_names[i], name) == 0) return (int)i;
+    return -1;
+}
+
+static Value context_value(Plan *p, int which) {
+    if (!p->context[which]) {
+        SrcSpan none = { 0 };
+        Node *n = plan_new_node(p, N_CONTEXT, none);
+        n->u.ctx = (ContextVar)which;
+        p->context[which] = n;
+    }
+    return node_value(p->context[which]);
+}
+
+static void report_unknown_name(Plan *p, Env *env, const char *name, SrcSpan at) {
+    /* Gather every visible name for the suggestion. */
+    size_t cap = builtin_count() + N_CONTEXT_NAMES;
+    for (Env *e = env; e; e = e->parent) cap += e->n;
+    const char **cands = plan_alloc(p, cap * sizeof *cands);
+    size_t n = 0;
+    for (Env *e = env; e; e = e->parent)
+        for (size_t i = 0; i < e->n; i++) cands[n++] = e->items[i].name;
+    for (size_t i = 0; i < builtin_count(); i++) cands[n++] = builtin_at(i)->name;
+    for (size_t i = 0; i < N_CONTEXT_NAMES; i++) cands[n++] = context_names[i];
+    const char *s = suggest_closest(name, cands, n);
+    diag_error(p->diag, at, "unknown name '%s'", name);
+    if (s) diag_hint(p->diag, "did you mean '%s'?", s);
+}
+
+static Value lookup_name(Plan *p, Env *env, const Ast *n) {
+    Binding *b = env_lookup(env, n->u.name);
+    if (b) return b->value;
+    int ci = context_index(n->u.name);
+    if (ci >= 0) return context_value(p, ci);
+    const Builtin *bi = builtin_find(n->u.name);
+    if (bi) {
+        Value v = { .kind = V_BUILTIN, .u.builtin = bi };
+        return v;
+    }
+    report_unknown_name(p, env, n->u.name, n->span);
+    return val_error();
+}
+
+/* ---- checkpoints ---------------------------------------------------------------- */
+
+static int tinfo_cmp(const void *a, const void *b) {
+    return strcmp(((const TensorInfo *)a)->name, ((const TensorInfo *)b)->name);
+}
+
+Value plan_open_model(Plan *p, const char *path, SrcSpan at) {
+    for (size_t i = 0; i < p->n_ckpts; i++)
+        if (strcmp(p->ckpts[i].path, path) == 0) return node_value(p->ckpts[i].node);
+    ErrBuf err;
+    Ckpt *c = ckpt_open(path, &err);
+    if (!c) return plan_error(p, at, "cannot open model: %s", err.msg);
+    if (p->n_ckpts == p->cap_ckpts) {
+        size_t cap = p->cap_ckpts ? p->cap_ckpts * 2 : 4;
+        OpenCkpt *m = realloc(p->ckpts, cap * sizeof *m);
+        if (!m) {
+            ckpt_close(c);
+            return plan_error(p, at, "out of memory");
+        }
+        p->ckpts = m;
+        p->cap_ckpts = cap;
+    }
+    TensorInfo *items = plan_alloc(p, (c->n_tensors ? c->n_tensors : 1) * sizeof *items);
+    TensorSet *set = plan_alloc(p, sizeof *set);
+    long max_layer = -1;
+    for (size_t i = 0; i < c->n_tensors; i++) {
+        items[i].name = c->tensors[i].name;
+        items[i].shape = c->tensors[i].shape;
+        items[i].dtype = c->tensors[i].dtype;
+        long l = hfname_layer(items[i].name);
+        if (l > max_layer) max_layer = l;
+    }
+    qsort(items, c->n_tensors, sizeof *items, tinfo_cmp);
+    set->n = c->n_tensors;
+    set->items = items;
+    set->n_layers = max_layer + 1;
+    Node *n = plan_new_node(p, N_SOURCE, at);
+    n->set = set;
+    n->u.source.ckpt = c;
+    n->u.source.path = arena_strdup(&p->arena, path);
+    p->ckpts[p->n_ckpts].path = n->u.source.path;
+    p->ckpts[p->n_ckpts].ckpt = c;
+    p->ckpts[p->n_ckpts].node = n;
+    p->n_ckpts++;
+    return node_value(n);
+}
+
+/* ---- operators ------------------------------------------------------------------ */
+
+/* For model (op) model: every tensor of the left model must exist in the right
+ * one with the same shape. The result has the left model's names. Reports
+ * the first disagreement and how many more there are. */
+static bool check_same_tensors(Plan *p, const TensorSet *a, const TensorSet *b, SrcSpan at,
+                               const char *what) {
+    size_t bad = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const TensorInfo *ta = &a->items[i];
+        if (!dtype_is_computable(ta->dtype)) continue;
+        const TensorInfo *tb = tset_find(b, ta->name);
+        if (tb && shape_equal(&ta->shape, &tb->shape)) continue;
+        if (bad++ > 0) continue;
+        if (!tb) {
+            plan_error(p, at, "%s: tensor '%s' is missing from the right-hand side", what, ta->name);
+        } else {
+            char sa[96], sb[96];
+            plan_error(p, at, "%s: tensor '%s' has shape %s on the left but %s on the right", what,
+                       ta->name, shape_format(&ta->shape, sa, sizeof sa),
+                       shape_format(&tb->shape, sb, sizeof sb));
+        }
+    }
+    if (bad > 1) diag_hint(p->diag, "%zu more tensors disagree", bad - 1);
+    return bad == 0;
+}
+
+static Value make_op_node(Plan *p, NodeKind kind, AstOp op, Value a, Value b, SrcSpan span,
+                          const TensorSet *set) {
+    Node *n = plan_new_node(p, kind, span);
+    n->set = set;
+    n->u.op.op = op;
+    n->u.op.a = a;
+    n->u.op.b = b;
+    return node_value(n);
+}
+
+static bool is_scalarish(Value v) { return v.kind == V_NUM || v.kind == V_LAZY; }
+
+static Value eval_binary(Plan *p, Env *env, const Ast *n) {
+    AstOp op = n->u.op.op;
+    Value a = eval(p, env, n->u.op.a);
+    /* Short-circuit on a known left side, so `false and f()` never plans f(). */
+    if ((op == OP_AND || op == OP_OR) && a.kind == V_BOOL) {
+        if (op == OP_AND && !a.u.b) return a;
+        if (op == OP_OR && a.u.b) return a;
+    }
+    Value b = eval(p, env, n->u.op.b);
+    if (a.kind == V_ERROR || b.kind == V_ERROR) return val_error();
+    if (!val_is_lazy(a) && !val_is_lazy(b)) {
+        char err[256];
+        Value r = ops_binary(&p->arena, op, a, b, err, sizeof err);
+        if (r.kind == V_ERROR) return plan_error(p, n->u.op.op_span, "%s", err);
+        return r;
+    }
+    bool arith = op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_DIV;
+    if (arith) {
+        if (a.kind == V_MODEL && b.kind == V_MODEL) {
+            char what[64];
+            snprintf(what, sizeof what, "cannot apply '%s'", ast_op_text(op));
+            if (!check_same_tensors(p, a.u.node->set, b.u.node->set, n->u.op.op_span, what))
+                return val_error();
+            return make_op_node(p, N_BINARY, op, a, b, n->span, a.u.node->set);
+        }
+        if (a.kind == V_MODEL && is_scalarish(b))
+            return make_op_node(p, N_BINARY, op, a, b, n->span, a.u.node->set);
+        if (b.kind == V_MODEL && is_scalarish(a))
+            return make_op_node(p, N_BINARY, op, a, b, n->span, b.u.node->set);
+        if (a.kind == V_LAZY || b.kind == V_LAZY) {
+            Value other = a.kind == V_LAZY ? b : a;
+            if (other.kind == V_LAZY || other.kind == V_NUM || other.kind == V_STR)
+                return make_op_node(p, N_BINARY, op, a, b, n->span, NULL);
+        }
+        return plan_error(p, n->u.op.op_span, "cannot apply '%s' to %s and %s", ast_op_text(op),
+                          val_kind_name(a.kind), val_kind_name(b.kind));
+    }
+    if (a.kind == V_MODEL || b.kind == V_MODEL) {
+        diag_error(p->diag, n->u.op.op_span, "cannot apply '%s' to a model", ast_op_text(op));
+        diag_hint(p->diag, "compare a statistic of the model instead, such as its norm");
+        return val_error();
+    }
+    return make_op_node(p, N_BINARY, op, a, b, n->span, NULL);
+}
+
+static Value eval_unary(Plan *p, Env *env, const Ast *n) {
+    Value a = eval(p, env, n->u.op.a);
+    if (a.kind == V_ERROR) return a;
+    if (!val_is_lazy(a)) {
+        char err[256];
+        Value r = ops_unary(&p->arena, n->u.op.op, a, err, sizeof err);
+        if (r.kind == V_ERROR) return plan_error(p, n->span, "%s", err);
+        return r;
+    }
+    if (n->u.op.op == OP_NOT && a.kind == V_MODEL)
+        return plan_error(p, n->span, "'not' needs a boolean, found a model");
+    return make_op_node(p, N_UNARY, n->u.op.op, a, val_none(), n->span,
+                        a.kind == V_MODEL ? a.u.node->set : NULL);
+}
+
+static Value eval_if(Plan *p, Env *env, const Ast *n) {
+    Value c = eval(p, env, n->u.cond.cond);
+    if (c.kind == V_ERROR) return c;
+    if (c.kind == V_BOOL) return eval(p, env, c.u.b ? n->u.cond.then_ : n->u.cond.else_);
+    if (c.kind != V_LAZY)
+        return plan_error(p, n->u.cond.cond->span, "the condition must be true or false, found %s",
+                          val_kind_name(c.kind));
+    Value t = eval(p, env, n->u.cond.then_);
+    Value e = eval(p, env, n->u.cond.else_);
+    if (t.kind == V_ERROR || e.kind == V_ERROR) return val_error();
+    const TensorSet *set = NULL;
+    if (t.kind == V_MODEL || e.kind == V_MODEL) {
+        if (t.kind != V_MODEL || e.kind != V_MODEL)
+            return plan_error(p, n->span,
+                              "both branches must be models when one is (found %s and %s)",
+                              val_kind_name(t.kind), val_kind_name(e.kind));
+        /* The condition may pick either branch for any tensor, so both must
+         * be able to produce every tensor of the first. */
+        if (!check_same_tensors(p, t.u.node->set, e.u.node->set, n->u.cond.else_->span,
+                                "the else branch cannot stand in for the then branch"))
+            return val_error();
+        set = t.u.node->set;
+    }
+    Node *node = plan_new_node(p, N_IF, n->span);
+    node->set = set;
+    node->u.cond.cond = c;
+    node->u.cond.then_ = t;
+    node->u.cond.else_ = e;
+    return node_value(node);
+}
+
+/* ---- calls ---------------------------------------------------------------------- */
+
+static Value call_builtin(Plan *p, Env *env, const Builtin *bi, const Ast *call) {
+    int np = builtin_n_params(bi);
+    Value args[BUILTIN_MAX_PARAMS];
+    SrcSpan spans[BUILTIN_MAX_PARAMS];
+    bool given[BUILTIN_MAX_PARAMS] = { false };
+    bool bad = false, seen_kw = false;
+    int pos = 0;
+    for (int i = 0; i < np; i++) {
+        args[i] = val_none();
+        spans[i] = call->span;
+    }
+    const AstList *al = &call->u.call.args;
+    for (size_t k = 0; k < al->n; k++) {
+        const Ast *a = al->items[k];
+        int idx;
+        const Ast *vexpr;
+        if (a->kind == AST_KWARG) {
+            seen_kw = true;
+            idx = -1;
+            for (int i = 0; i < np; i++)
+                if (strcmp(bi->params[i], a->u.bind.name) == 0) idx = i;
+            vexpr = a->u.bind.value;
+            if (idx < 0) {
+                diag_error(p->diag, a->u.bind.name_span, "%s() has no parameter '%s'", bi->name,
+                           a->u.bind.name);
+                const char *s = suggest_closest(a->u.bind.name, bi->params, (size_t)np);
+                if (s) diag_hint(p->diag, "did you mean '%s'?", s);
+                else diag_hint(p->diag, "%s", bi->signature);
+                (void)eval(p, env, vexpr);
+                bad = true;
+                continue;
+            }
+            if (given[idx]) {
+                plan_error(p, a->u.bind.name_span, "argument '%s' is given twice", bi->params[idx]);
+                bad = true;
+                continue;
+            }
+        } else {
+            vexpr = a;
+            if (seen_kw) {
+                plan_error(p, a->span, "a positional argument cannot follow keyword arguments");
+                bad = true;
+                continue;
+            }
+            if (pos >= np) {
+                diag_error(p->diag, a->span, "%s() takes at most %d argument%s", bi->name, np,
+                           np == 1 ? "" : "s");
+                diag_hint(p->diag, "%s", bi->signature);
+                bad = true;
+                continue;
+            }
+            idx = pos++;
+        }
+        args[idx] = eval(p, env, vexpr);
+        spans[idx] = vexpr->span;
+        given[idx] = true;
+        if (args[idx].kind == V_ERROR) bad = true;
+    }
+    for (int i = 0; i < bi->n_required && !bad; i++) {
+        if (!given[i]) {
+            diag_error(p->diag, call->span, "%s() is missing its argument '%s'", bi->name,
+                       bi->params[i]);
+            diag_hint(p->diag, "%s", bi->signature);
+            bad = true;
+        }
+    }
+    if (bad) return val_error();
+    return bi->plan(p, bi, args, spans, call->span);
+}
+
+static Value call_closure(Plan *p, Env *env, Closure *c, const Ast *call, const char *fname) {
+    const Ast *def = c->def;
+    const AstList *params = &def->u.def.params;
+    size_t np = params->n;
+    Env *local = plan_alloc(p, sizeof *local);
+    local->parent = c->env;
+    bool *given = plan_alloc(p, (np ? np : 1) * sizeof *given);
+    bool bad = false, seen_kw = false;
+    size_t pos = 0;
+    const AstList *al = &call->u.call.args;
+    for (size_t k = 0; k < al->n; k++) {
+        const Ast *a = al->items[k];
+        size_t idx = np;
+        const Ast *vexpr = a;
+        if (a->kind == AST_KWARG) {
+            seen_kw = true;
+            vexpr = a->u.bind.value;
+            for (size_t i = 0; i < np; i++) {
+                const Ast *pa = params->items[i];
+                const char *pn = pa->kind == AST_NAME ? pa->u.name : pa->u.bind.name;
+                if (strcmp(pn, a->u.bind.name) == 0) idx = i;
+            }
+            if (idx == np) {
+                plan_error(p, a->u.bind.name_span, "%s() has no parameter '%s'", fname,
+                           a->u.bind.name);
+                bad = true;
+                continue;
+            }
+            if (given[idx]) {
+                plan_error(p, a->u.bind.name_span, "argument '%s' is given twice", a->u.bind.name);
+                bad = true;
+                continue;
+            }
+        } else {
+            if (seen_kw) {
+                plan_error(p, a->span, "a positional argument cannot follow keyword arguments");
+                bad = true;
+                continue;
+            }
+            if (pos >= np) {
+                plan_error(p, a->span, "%s() takes %zu argument%s", fname, np, np == 1 ? "" : "s");
+                bad = true;
+                continue;
+            }
+            idx = pos++;
+        }
+        Value v = eval(p, env, vexpr);
+        if (v.kind == V_ERROR) bad = true;
+        const Ast *pa = params->items[idx];
+        env_define(p, local, pa->kind == AST_NAME ? pa->u.name : pa->u.bind.name, v, vexpr->span);
+        given[idx] = true;
+    }
+    for (size_t i = 0; i < np && !bad; i++) {
+        if (given[i]) continue;
+        const Ast *pa = params->items[i];
+        if (pa->kind == AST_NAME) {
+            plan_error(p, call->span, "%s() is missing its argument '%s'", fname, pa->u.name);
+            bad = true;
+            break;
+        }
+        Value v = eval(p, c->env, pa->u.bind.value);
+        if (v.kind == V_ERROR) bad = true;
+        env_define(p, local, pa->u.bind.name, v, pa->span);
+    }
+    if (bad) return val_error();
+    return eval(p, local, def->u.def.body);
+}
+
+static Value eval_call(Plan *p, Env *env, const Ast *n) {
+    Value f = eval(p, env, n->u.call.callee);
+    if (f.kind == V_ERROR) return f;
+    if (f.kind == V_BUILTIN) return call_builtin(p, env, f.u.builtin, n);
+    if (f.kind == V_FUNC) {
+        const Ast *callee = n->u.call.callee;
+        const char *fname = callee->kind == AST_NAME ? callee->u.name : f.u.func->def->u.def.name;
+        return call_closure(p, env, f.u.func, n, fname);
+    }
+    return plan_error(p, n->u.call.callee->span, "%s is not a function", val_kind_name(f.kind));
+}
+
+/* ---- expressions ------------------------------------------------------------------- */
+
+static Value eval_list(Plan *p, Env *env, const Ast *n) {
+    ValList *l = plan_alloc(p, sizeof *l);
+    l->n = n->u.list.n;
+    l->items = plan_alloc(p, (l->n ? l->n : 1) * sizeof *l->items);
+    bool bad = false;
+    for (size_t i = 0; i < l->n; i++) {
+        l->items[i] = eval(p, env, n->u.list.items[i]);
+        if (l->items[i].kind == V_ERROR) bad = true;
+    }
+    if (bad) return val_error();
+    Value v = { .kind = V_LIST, .u.list = l };
+    return v;
+}
+
+/* list[i], counting from 0; negative i counts from the end. */
+static Value eval_index(Plan *p, Env *env, const Ast *n) {
+    Value a = eval(p, env, n->u.op.a);
+    Value i = eval(p, env, n->u.op.b);
+    if (a.kind == V_ERROR || i.kind == V_ERROR) return val_error();
+    if (a.kind != V_LIST)
+        return plan_error(p, n->u.op.a->span, "only lists can be indexed here, found %s",
+                          val_kind_name(a.kind));
+    if (i.kind != V_NUM || i.u.num != (double)(long long)i.u.num)
+        return plan_error(p, n->u.op.b->span, "a list index must be a whole number, found %s",
+                          val_kind_name(i.kind));
+    long long k = (long long)i.u.num, len = (long long)a.u.list->n;
+    if (k < 0) k += len;
+    if (k < 0 || k >= len)
+        return plan_error(p, n->u.op.b->span, "index %lld is outside the list of %lld item%s",
+                          (long long)i.u.num, len, len == 1 ? "" : "s");
+    return a.u.list->items[k];
+}
+
+static Value eval(Plan *p, Env *env, const Ast *n) {
+    if (p->depth >= PLAN_MAX_DEPTH) {
+        /* Report once: every frame of the runaway recursion would hit it again. */
+        if (!p->depth_reported) {
+            diag_error(p->diag, n->span, "evaluation nested too deeply (more than %d levels)",
+                       PLAN_MAX_DEPTH);
+            diag_hint(p->diag, "is a function calling itself without end?");
+            p->depth_reported = true;
+        }
+        return val_error();
+    }
+    p->depth++;
+    Value r;
+    switch (n->kind) {
+    case AST_NUM: r = val_num(n->u.num); break;
+    case AST_STR:
+        r.kind = V_STR;
+        r.u.str.s = n->u.str.s;
+        r.u.str.len = n->u.str.len;
+        break;
+    case AST_BOOL: r = val_bool(n->u.boolean); break;
+    case AST_NONE: r = val_none(); break;
+    case AST_NAME: r = lookup_name(p, env, n); break;
+    case AST_LIST: r = eval_list(p, env, n); break;
+    case AST_UNARY: r = eval_unary(p, env, n); break;
+    case AST_BINARY: r = eval_binary(p, env, n); break;
+    case AST_IF: r = eval_if(p, env, n); break;
+    case AST_CALL: r = eval_call(p, env, n); break;
+    case AST_INDEX: r = eval_index(p, env, n); break;
+    default: r = plan_error(p, n->span, "this statement cannot be used as a value"); break;
+    }
+    p->depth--;
+    return r;
+}
+
+Value plan_eval(Plan *p, const Ast *expr) { return eval(p, &p->globals, expr); }
+
+/* ---- statements ---------------------------------------------------------------------- */
+
+static bool check_assignable(Plan *p, const char *name, SrcSpan at) {
+    if (context_index(name) >= 0) {
+        plan_error(p, at, "'%s' is the tensor context and cannot be assigned", name);
+        return false;
+    }
+    if (builtin_find(name)) {
+        plan_error(p, at, "'%s' is a built-in function and cannot be assigned", name);
+        return false;
+    }
+    Binding *b = env_find_local(&p->globals, name);
+    if (b && !p->allow_rebind) {
+        diag_error(p->diag, at, "'%s' is already defined", name);
+        if (b->at.file) diag_note(p->diag, b->at, "'%s' was defined here", name);
+        return false;
+    }
+    return true;
+}
+
+/* A -D value: a number, true/false/none, or else a string. */
+static Value parse_override(Plan *p, const char *text) {
+    if (strcmp(text, "true") == 0) return val_bool(true);
+    if (strcmp(text, "false") == 0) return val_bool(false);
+    if (strcmp(text, "none") == 0) return val_none();
+    char *end;
+    errno = 0;
+    double d = strtod(text, &end);
+    if (*text && *end == '\0' && errno == 0) return val_num(d);
+    Value v = { .kind = V_STR };
+    v.u.str.s = arena_strdup(&p->arena, text);
+    v.u.str.len = strlen(text);
+    return v;
+}
+
+static void exec_param(Plan *p, const Ast *s) {
+    const char *name = s->u.bind.name;
+    if (!check_assignable(p, name, s->u.bind.name_span)) return;
+    Value def = eval(p, &p->globals, s->u.bind.value);
+    if (def.kind == V_ERROR) {
+        env_define(p, &p->globals, name, def, s->u.bind.name_span);
+        return;
+    }
+    if (val_depends_on_tensor(def) || def.kind == V_FUNC || def.kind == V_BUILTIN) {
+        plan_error(p, s->u.bind.value->span, "a param's default must be a constant, found %s",
+                   val_kind_name(def.kind));
+        env_define(p, &p->globals, name, val_error(), s->u.bind.name_span);
+        return;
+    }
+    Value v = def;
+    for (size_t i = 0; i < p->n_overrides; i++) {
+        Override *o = &p->overrides[i];
+        if (strcmp(o->name, name) != 0) continue;
+        o->used = true;
+        v = parse_override(p, o->text);
+        if (def.kind != V_NONE && v.kind != def.kind) {
+            plan_error(p, s->u.bind.name_span, "-D %s=%s: expected %s like the default, found %s",
+                       name, o->text, val_kind_name(def.kind), val_kind_name(v.kind));
+            v = val_error();
+        }
+    }
+    env_define(p, &p->globals, name, v, s->u.bind.name_span);
+}
+
+static void exec_stmt(Plan *p, const Ast *s) {
+    p->depth_reported = false;
+    switch (s->kind) {
+    case AST_ASSIGN: {
+        if (!check_assignable(p, s->u.bind.name, s->u.bind.name_span)) {
+            (void)eval(p, &p->globals, s->u.bind.value);
+            return;
+        }
+        Value v = eval(p, &p->globals, s->u.bind.value);
+        env_define(p, &p->globals, s->u.bind.name, v, s->u.bind.name_span);
+        return;
+    }
+    case AST_PARAM: exec_param(p, s); return;
+    case AST_DEF: {
+        if (!check_assignable(p, s->u.def.name, s->u.def.name_span)) return;
+        Closure *c = plan_alloc(p, sizeof *c);
+        c->def = s;
+        c->env = &p->globals;
+        Value v = { .kind = V_FUNC, .u.func = c };
+        env_define(p, &p->globals, s->u.def.name, v, s->u.def.name_span);
+        return;
+    }
+    case AST_IMPORT:
+        plan_error(p, s->span, "import is not supported yet");
+        return;
+    case AST_EXPR_STMT: (void)eval(p, &p->globals, s->u.op.a); return;
+    default: plan_error(p, s->span, "unexpected statement"); return;
+    }
+}
+
+int plan_program(Plan *p, const Ast *program) {
+    int before = p->diag->n_errors;
+    for (size_t i = 0; i < program->u.list.n; i++) exec_stmt(p, program->u.list.items[i]);
+    for (size_t i = 0; i < p->n_overrides; i++) {
+        if (p->overrides[i].used) continue;
+        char declared[512] = "";
+        size_t len = 0;
+        for (size_t k = 0; k < program->u.list.n; k++) {
+            const Ast *s = program->u.list.items[k];
+            if (s->kind != AST_PARAM) continue;
+            int w = snprintf(declared + len, sizeof declared - len, "%s%s", len ? ", " : "",
+                             s->u.bind.name);
+            if (w < 0 || (size_t)w >= sizeof declared - len) break;
+            len += (size_t)w;
+        }
+        diag_plain(p->diag, "-D %s: the recipe declares no param '%s' (declared: %s)",
+                   p->overrides[i].name, p->overrides[i].name, len ? declared : "none");
+    }
+    return p->diag->n_errors - before;
+}

@@ -1,0 +1,45 @@
+/* exec.h - the exec stage: computes one output tensor by forcing the lazy
+ * graph for that tensor's name.
+ *
+ * An Exec is the whole state of one tensor's evaluation: the tensor context
+ * (name, layer, ...), a memo table so each node is computed at most once for
+ * this tensor (call by need), and the arena holding every intermediate. It
+ * touches no global state, so tensors may be computed in parallel, each with
+ * its own Exec. Drop the arena when the tensor is written. */
+#ifndef MERGELANG_EXEC_H
+#define MERGELANG_EXEC_H
+
+#include "../runtime/arena.h"
+#include "graph.h"
+#include "value.h"
+
+typedef struct ExecMemo {
+    int state;                 /* 0 not started, 1 in progress, 2 done */
+    Value v;
+} ExecMemo;
+
+typedef struct Exec {
+    Arena *arena;
+    const TensorInfo *out;     /* the output tensor: name, shape, dtype */
+    long layer;                /* -1 when outside the blocks */
+    long n_layers;
+    ExecMemo *memo;
+    int n_nodes;
+    long n_evaluated;          /* nodes computed for this tensor (call by need: each at most once) */
+    bool failed;
+    SrcSpan fail_at;
+    char fail_msg[1024];
+} Exec;
+
+/* Returns -1 when the memo table cannot be allocated. */
+int exec_init(Exec *x, Arena *arena, int n_nodes, const TensorInfo *out, long n_layers);
+/* Forces lazy values (and lists of them) to plain values for this tensor. */
+Value exec_force(Exec *x, Value v);
+/* Records the first failure; returns V_ERROR. */
+Value exec_fail(Exec *x, SrcSpan at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A float32 tensor of the given shape in the tensor's arena (NULL after
+ * recording a failure when out of memory). */
+Tensor *exec_new_tensor(Exec *x, const Shape *shape, DType dtype, SrcSpan at);
+
+#endif

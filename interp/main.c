@@ -1,0 +1,146 @@
+/* main.c - the mergelang command line: parses arguments, runs the syntax,
+ * plan and output stages, and maps their outcome to the exit codes listed
+ * in usage(). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval.h"
+#include "output.h"
+#include "syntax.h"
+
+#ifndef MERGELANG_VERSION
+#define MERGELANG_VERSION "0.1.0"
+#endif
+
+enum {
+    EXIT_OK = 0,
+    EXIT_RECIPE = 1,   /* the recipe or its inputs failed a check; nothing written */
+    EXIT_USAGE = 2,    /* bad command line */
+    EXIT_MERGE = 3     /* failed while computing or writing; no output left behind */
+};
+
+static void usage(FILE *out) {
+    fputs("usage: mergelang <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  run RECIPE     run a .merge recipe and write the models it saves\n"
+          "  check RECIPE   parse and check a recipe, open model headers, verify every\n"
+          "                 output tensor's inputs exist with compatible shapes;\n"
+          "                 reads no tensor data and writes nothing\n"
+          "\n"
+          "options:\n"
+          "  -D NAME=VALUE  override `param NAME = ...` (number, true/false/none, or string)\n"
+          "  --force        replace output folders that already exist\n"
+          "  -q, --quiet    print nothing but errors\n"
+          "  -h, --help     show this help\n"
+          "  --version      show the version\n"
+          "\n"
+          "exit status: 0 success, 1 error in the recipe or its inputs (nothing written),\n"
+          "2 bad command line, 3 failure while merging or writing (no output left behind)\n",
+          out);
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+                      strcmp(argv[1], "help") == 0)) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("mergelang %s\n", MERGELANG_VERSION);
+        return EXIT_OK;
+    }
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    bool check_only;
+    if (strcmp(cmd, "run") == 0) check_only = false;
+    else if (strcmp(cmd, "check") == 0) check_only = true;
+    else {
+        fprintf(stderr, "mergelang: unknown command '%s'\n\n", cmd);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *recipe = NULL;
+    bool force = false, quiet = false;
+    Override *ov = calloc((size_t)argc, sizeof *ov);
+    size_t n_ov = 0;
+    if (!ov) return EXIT_USAGE;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--force") == 0) force = true;
+        else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) quiet = true;
+        else if (strncmp(a, "-D", 2) == 0) {
+            const char *def = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
+            const char *eq = def ? strchr(def, '=') : NULL;
+            if (!eq || eq == def) {
+                fprintf(stderr, "mergelang: -D expects NAME=VALUE\n");
+                free(ov);
+                return EXIT_USAGE;
+            }
+            ov[n_ov].name = strndup(def, (size_t)(eq - def));
+            ov[n_ov].text = eq + 1;
+            n_ov++;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "mergelang: unknown option '%s'\n", a);
+            free(ov);
+            return EXIT_USAGE;
+        } else if (!recipe) recipe = a;
+        else {
+            fprintf(stderr, "mergelang: more than one recipe given ('%s' and '%s')\n", recipe, a);
+            free(ov);
+            return EXIT_USAGE;
+        }
+    }
+    if (!recipe) {
+        fprintf(stderr, "mergelang: %s needs a recipe file\n", cmd);
+        free(ov);
+        return EXIT_USAGE;
+    }
+
+    Diag diag;
+    diag_init(&diag, stderr);
+    int status = EXIT_OK;
+    SrcFile *src = src_load(recipe);
+    if (!src) {
+        diag_plain(&diag, "cannot read '%s': %s", recipe, strerror(errno));
+        status = EXIT_RECIPE;
+    } else {
+        Arena ast_arena;
+        arena_init(&ast_arena);
+        Ast *program = syn_parse(src, &ast_arena, &diag);
+        if (!program) {
+            status = EXIT_RECIPE;
+        } else {
+            Plan plan;
+            plan_init(&plan, &diag);
+            plan.overrides = ov;
+            plan.n_overrides = n_ov;
+            plan.overwrite = force;
+            if (plan_program(&plan, program) > 0) {
+                status = EXIT_RECIPE;
+            } else if (check_only) {
+                if (!quiet)
+                    fprintf(stderr, "mergelang: %s is fine (%zu output%s)\n", recipe, plan.n_saves,
+                            plan.n_saves == 1 ? "" : "s");
+            } else {
+                if (plan.n_saves == 0 && !quiet)
+                    fprintf(stderr, "mergelang: %s saves nothing (call save(model, \"folder\"))\n", recipe);
+                OutputOptions opt = { .quiet = quiet };
+                if (output_run(&plan, &opt) != 0) status = EXIT_MERGE;
+            }
+            plan.overrides = NULL;
+            plan_free(&plan);
+        }
+        arena_free(&ast_arena);
+        src_free(src);
+    }
+    for (size_t i = 0; i < n_ov; i++) free((void *)ov[i].name);
+    free(ov);
+    if (diag.n_errors > 0 && status == EXIT_OK) status = EXIT_RECIPE;
+    return status;
+}
