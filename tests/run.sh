@@ -1,0 +1,134 @@
+#!/bin/sh
+# tests/run.sh - runs every test and ends with the line "N passed, M failed".
+#
+#  unit         build/tests/test_* binaries (each prints "P passed, F failed")
+#  golden       tests/golden/NAME.merge run by the binary from tests/golden:
+#                 "# args: check -D x=1" on a line of the recipe sets the
+#                 command (default "run"); NAME.out is the expected stdout +
+#                 stderr followed by "exit: N"; NAME.check, when present, is a
+#                 shell script run afterwards that must succeed (it inspects
+#                 out/ with $STCOMPARE and ordinary tools).
+#  conformance  tests/conformance/CASE/recipe.merge run in its folder, output
+#               compared with expected.safetensors by stcompare using the
+#               tolerances in compare.args (from the case's case.json).
+#
+# ONLY=unit|golden|conformance runs one group. Test models are generated
+# into $BUILD/test-models by build/mkmodel (deterministic).
+set -u
+BUILD=${BUILD:-build}
+ONLY=${ONLY:-}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=$ROOT/$BUILD
+BIN=$B/mergelang
+STCOMPARE=$B/stcompare
+export STCOMPARE BIN
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+
+# ---- unit ------------------------------------------------------------------
+if [ -z "$ONLY" ] || [ "$ONLY" = unit ]; then
+    for t in "$B"/tests/test_*; do
+        [ -x "$t" ] || continue
+        out=$("$t" 2>&1)
+        rc=$?
+        last=$(printf '%s\n' "$out" | tail -n 1)
+        p=$(printf '%s\n' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+        f=$(printf '%s\n' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+        if [ -z "$p" ]; then
+            printf '%s\n' "$out" | tail -n 20
+            bad "$(basename "$t") (crashed or printed no summary, exit $rc)"
+            continue
+        fi
+        passed=$((passed + p))
+        failed=$((failed + f))
+        if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
+            printf '%s\n' "$out" | grep -v '^ok ' | sed "s|^|  $(basename "$t"): |"
+            [ "$f" -eq 0 ] && bad "$(basename "$t") exited $rc"
+        fi
+    done
+fi
+
+# ---- test models ---------------------------------------------------------------
+make_models() {
+    M=$B/test-models
+    [ -f "$M/.done" ] && return 0
+    rm -rf "$M" && mkdir -p "$M" || return 1
+    "$B/mkmodel" "$M/base" --seed 1 &&
+    "$B/mkmodel" "$M/ft1" --seed 2 --finetune-of 1 --delta 0.01 &&
+    "$B/mkmodel" "$M/ft2" --seed 3 --finetune-of 1 --delta 0.01 &&
+    "$B/mkmodel" "$M/ft1-bf16-sharded" --seed 2 --finetune-of 1 --delta 0.01 --dtype bfloat16 --shard 20KB &&
+    "$B/mkmodel" "$M/wide" --seed 4 --hidden 48 &&
+    touch "$M/.done"
+}
+
+# ---- golden ------------------------------------------------------------------------
+if [ -z "$ONLY" ] || [ "$ONLY" = golden ]; then
+    if ! make_models; then
+        bad "generating test models"
+    else
+        G=$ROOT/tests/golden
+        GOUT=$B/golden-out
+        ln -sfn "$B/test-models" "$G/models"
+        for recipe in "$G"/*.merge; do
+            name=$(basename "$recipe" .merge)
+            rm -rf "$GOUT" && mkdir -p "$GOUT"
+            ln -sfn "$GOUT" "$G/out"
+            args=$(sed -n 's/^# args: //p' "$recipe" | head -n 1)
+            [ -n "$args" ] || args=run
+            # shellcheck disable=SC2086
+            got=$(cd "$G" && "$BIN" $args "$name.merge" 2>&1; echo "exit: $?")
+            if [ -f "$G/$name.out" ]; then
+                want=$(cat "$G/$name.out")
+                if [ "$got" != "$want" ]; then
+                    echo "--- expected ($name.out)"; printf '%s\n' "$want"
+                    echo "--- got"; printf '%s\n' "$got"
+                    bad "golden $name"
+                    continue
+                fi
+            else
+                echo "--- got"; printf '%s\n' "$got"
+                bad "golden $name has no $name.out"
+                continue
+            fi
+            if [ -f "$G/$name.check" ]; then
+                if ! (cd "$G" && sh "./$name.check"); then
+                    bad "golden $name ($name.check)"
+                    continue
+                fi
+            fi
+            ok
+        done
+        rm -f "$G/out" "$G/models"
+    fi
+fi
+
+# ---- conformance -----------------------------------------------------------------------
+if [ -z "$ONLY" ] || [ "$ONLY" = conformance ]; then
+    COUT=$B/conformance-out
+    rm -rf "$COUT" && mkdir -p "$COUT"
+    for dir in "$ROOT"/tests/conformance/*/; do
+        case_name=$(basename "$dir")
+        out=$(cd "$dir" && "$BIN" run recipe.merge -q -D "out=$COUT/$case_name" 2>&1)
+        rc=$?
+        if [ $rc -ne 0 ]; then
+            printf '%s\n' "$out"
+            bad "conformance $case_name (mergelang exited $rc)"
+            continue
+        fi
+        # shellcheck disable=SC2046
+        res=$(cd "$dir" && "$STCOMPARE" "$COUT/$case_name" expected.safetensors $(cat compare.args) 2>&1)
+        if [ $? -ne 0 ]; then
+            printf '%s\n' "$res"
+            bad "conformance $case_name"
+            continue
+        fi
+        echo "conformance $case_name: $res"
+        ok
+    done
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
