@@ -89,8 +89,10 @@ struct Ast {
 
 const char *ast_op_text(AstOp op);  /* "+", "and", "~", ... */
 
-/* Builders used by the grammar actions. All allocate in arena; they return
- * NULL only when the arena is out of memory (the parser then reports it). */
+/* Builders used by the grammar actions. All allocate in arena. They return
+ * NULL when a child is NULL or the arena is out of memory, so a failure
+ * anywhere leaves a NULL root (the parser then reports it). The span given
+ * to ast_new_if/call/bind/def is joined with their children's spans. */
 Ast *ast_new(Arena *a, AstKind kind, SrcSpan span);
 Ast *ast_new_num(Arena *a, SrcSpan span, double v);
 Ast *ast_new_str(Arena *a, SrcSpan span, const char *s, size_t len);
@@ -100,6 +102,17 @@ Ast *ast_new_if(Arena *a, SrcSpan span, Ast *c, Ast *t, Ast *e);
 Ast *ast_new_call(Arena *a, Ast *callee, AstList args, SrcSpan span);
 Ast *ast_new_bind(Arena *a, AstKind kind, SrcSpan span, const char *name, size_t len,
                   SrcSpan name_span, Ast *value);
+/* AST_LIST or AST_PROGRAM over items. */
+Ast *ast_new_list(Arena *a, AstKind kind, SrcSpan span, AstList items);
+Ast *ast_new_bool(Arena *a, SrcSpan span, bool v);
+Ast *ast_new_def(Arena *a, SrcSpan span, const char *name, size_t len,
+                 SrcSpan name_span, AstList params, Ast *body);
+Ast *ast_new_import(Arena *a, SrcSpan span, bool is_path, const char *target, size_t len);
+/* Widens x's span to the parentheses around it: "(a + b) * c" then spans
+ * from '(' to 'c'. Returns x. */
+Ast *ast_parens(Ast *x, SrcSpan parens);
+/* Appends item; a list that failed to grow is marked with items NULL and
+ * cap SIZE_MAX, and the next builder that receives it returns NULL. */
 int ast_list_push(Arena *a, AstList *l, Ast *item);
 SrcSpan span_join(SrcSpan a, SrcSpan b);
 

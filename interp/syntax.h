@@ -1,7 +1,9 @@
 /* syntax.h - from recipe text to a syntax tree: runs the re2c lexer and the
- * Lemon parser, checks bracket balance, and reports syntax errors with the
- * expected tokens ("expected ')' or ',' after argument, found 'then'") and,
- * for unbalanced brackets, where the bracket was opened. */
+ * Lemon parser, checks bracket balance, and reports the first syntax error
+ * with the tokens the parser would have accepted ("expected ')' or ',',
+ * found 'then'") and, for unbalanced brackets, where the bracket was opened.
+ * Nesting is bounded (256 open brackets, tree depth 1000), so no later pass
+ * can recurse without limit on a hostile input. */
 #ifndef MERGELANG_SYNTAX_H
 #define MERGELANG_SYNTAX_H
 

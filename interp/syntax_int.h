@@ -83,20 +83,4 @@ void ParseTrace(FILE *out, char *prompt);  /* exists unless NDEBUG */
 /* Number of terminal codes, end of input (0) included. */
 int syn_n_terminals(void);
 
-/* ---- builders that ast.h does not declare ---------------------------------
- * The grammar needs these too; they are defined in ast.c and would belong
- * in ast.h. Like the others they return NULL when a child is NULL or the
- * arena is out of memory, so a failure anywhere leaves a NULL root. */
-
-/* AST_LIST or AST_PROGRAM over items. */
-Ast *ast_new_list(Arena *a, AstKind kind, SrcSpan span, AstList items);
-Ast *ast_new_bool(Arena *a, SrcSpan span, bool v);
-Ast *ast_new_def(Arena *a, SrcSpan span, const char *name, size_t len,
-                 SrcSpan name_span, AstList params, Ast *body);
-Ast *ast_new_import(Arena *a, SrcSpan span, bool is_path, const char *target,
-                    size_t len);
-/* Widens x's span to the parentheses around it: "(a + b) * c" then spans
- * from '(' to 'c'. Returns x. */
-Ast *ast_parens(Ast *x, SrcSpan parens);
-
 #endif
