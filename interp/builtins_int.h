@@ -1,0 +1,52 @@
+/* builtins_int.h - what the files implementing built-ins share: argument
+ * checks for the plan stage, argument readers for the exec stage, and the
+ * plan/exec functions the table in builtins.c points at. */
+#ifndef MERGELANG_BUILTINS_INT_H
+#define MERGELANG_BUILTINS_INT_H
+
+#include "builtins.h"
+
+/* ---- plan stage: checks report a located error and return false ---------- */
+
+/* A node for a call of bi on args (all of bi's parameters, by index); a
+ * model node when set is given, a per-tensor scalar node otherwise. */
+Value bi_make_call(Plan *p, const Builtin *bi, Value *args, SrcSpan call, const TensorSet *set);
+bool bi_expect_model(Plan *p, Value v, SrcSpan at, const char *what);
+/* Every computable tensor of `first` must exist in m with the same shape. */
+bool bi_check_compatible(Plan *p, const Builtin *bi, const TensorSet *first, Value m, SrcSpan at,
+                         const char *first_label, const char *label);
+/* A non-empty list of models; each must match `first` (or the list's first). */
+bool bi_expect_models(Plan *p, const Builtin *bi, Value v, SrcSpan at, const TensorSet *first,
+                      const char *first_label);
+bool bi_is_number_like(Value v);
+/* none, one number for all models, or a list parallel to the models. */
+bool bi_expect_per_model(Plan *p, Value v, size_t n_models, SrcSpan at, const char *pname);
+bool bi_expect_number(Plan *p, Value v, SrcSpan at, const char *pname);
+bool bi_expect_bool(Plan *p, Value v, SrcSpan at, const char *pname);
+
+/* ---- exec stage: readers record a failure and return false ---------------- */
+
+/* Model i's value of a forced per-model parameter, rounded to float32. */
+bool bi_per_model_at(Exec *x, const Node *n, Value v, size_t i, double dflt, const char *pname,
+                     double *out);
+bool bi_number_arg(Exec *x, const Node *n, Value v, const char *pname, double *out);
+bool bi_bool_arg(Exec *x, const Node *n, Value v, bool dflt, const char *pname, bool *out);
+Value bi_tensor_value(Tensor *t);
+/* The float data of a forced list of same-shaped tensors; *first is the
+ * list's first tensor (a pass-through tensor when it has no float data). */
+const float **bi_tensor_data(Exec *x, const Node *n, Value list, const Tensor **first);
+
+/* ---- the built-ins -------------------------------------------------------- */
+
+#define BI_DECLARE(name)                                                                     \
+    Value plan_##name(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call); \
+    Value exec_##name(Exec *x, const Node *n, Value *args);
+
+Value plan_model(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
+Value plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
+BI_DECLARE(linear)
+BI_DECLARE(slerp)
+BI_DECLARE(task_arithmetic)
+BI_DECLARE(gradient)
+
+#endif
