@@ -1,7 +1,9 @@
 /* builtins.h - the table of built-in functions, in one place.
  *
  * Each built-in has a parameter list (positional order; the first
- * n_required must be given; every parameter may be passed by keyword), a
+ * n_required must be given; every parameter may be passed by keyword; a
+ * first parameter spelt "*name" collects all positional arguments into a
+ * list, for variadic built-ins such as stack), a
  * plan function run once at plan time (type checks, signature of the result,
  * building a graph node), and, for built-ins that compute per tensor, an exec
  * function that receives the node's arguments already forced to plain values
@@ -12,7 +14,7 @@
 #include "eval.h"
 #include "exec.h"
 
-#define BUILTIN_MAX_PARAMS 8
+#define BUILTIN_MAX_PARAMS 16
 
 typedef Value (*BuiltinPlanFn)(Plan *p, const Builtin *bi, Value *args,
                                const SrcSpan *arg_spans, SrcSpan call);
@@ -25,6 +27,11 @@ struct Builtin {
     BuiltinPlanFn plan;
     BuiltinExecFn exec;        /* NULL for plan-only built-ins (model, save) */
     const char *signature;     /* as shown in help and error hints */
+    /* Exec receives its arguments unforced and forces them itself, for
+     * built-ins that evaluate an argument for another tensor name (layers,
+     * stack) or not at all. */
+    bool lazy_args;
+    const void *info;          /* per-built-in constants (method defaults) */
 };
 
 const Builtin *builtin_find(const char *name);

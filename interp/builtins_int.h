@@ -48,5 +48,7 @@ BI_DECLARE(linear)
 BI_DECLARE(slerp)
 BI_DECLARE(task_arithmetic)
 BI_DECLARE(gradient)
+BI_DECLARE(layers)
+BI_DECLARE(stack)
 
 #endif

@@ -357,10 +357,33 @@ static Value call_builtin(Plan *p, Env *env, const Builtin *bi, const Ast *call)
         spans[i] = call->span;
     }
     const AstList *al = &call->u.call.args;
+    bool variadic = np > 0 && bi->params[0][0] == '*';
+    ValList *rest = NULL;
+    if (variadic) {
+        rest = plan_alloc(p, sizeof *rest);
+        rest->items = plan_alloc(p, (al->n ? al->n : 1) * sizeof *rest->items);
+        args[0].kind = V_LIST;
+        args[0].u.list = rest;
+        given[0] = true;
+        pos = 1;
+    }
     for (size_t k = 0; k < al->n; k++) {
         const Ast *a = al->items[k];
         int idx;
         const Ast *vexpr;
+        if (variadic && a->kind != AST_KWARG) {
+            if (seen_kw) {
+                plan_error(p, a->span, "a positional argument cannot follow keyword arguments");
+                bad = true;
+                continue;
+            }
+            Value v = eval(p, env, a);
+            if (v.kind == V_ERROR) bad = true;
+            if (rest->n == 0) spans[0] = a->span;
+            else spans[0] = span_join(spans[0], a->span);
+            rest->items[rest->n++] = v;
+            continue;
+        }
         if (a->kind == AST_KWARG) {
             seen_kw = true;
             idx = -1;

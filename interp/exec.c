@@ -115,6 +115,10 @@ static Value eval_node(Exec *x, const Node *n) {
         Value *args = arena_array(x->arena, n->u.call.nargs ? n->u.call.nargs : 1, sizeof *args);
         if (!args) return exec_fail(x, n->span, "out of memory");
         for (size_t i = 0; i < n->u.call.nargs; i++) {
+            if (n->u.call.bi->lazy_args) {
+                args[i] = n->u.call.args[i];
+                continue;
+            }
             args[i] = exec_force(x, n->u.call.args[i]);
             if (args[i].kind == V_ERROR) return args[i];
         }
@@ -148,6 +152,21 @@ static Value eval_node(Exec *x, const Node *n) {
     }
     }
     return exec_fail(x, n->span, "internal error: unknown node kind");
+}
+
+Value exec_in_frame(Exec *x, Value v, const TensorInfo *info, long n_layers) {
+    Exec child;
+    if (exec_init(&child, x->arena, x->n_nodes, info, n_layers) != 0)
+        return exec_fail(x, (SrcSpan){ 0 }, "out of memory");
+    Value r = exec_force(&child, v);
+    x->n_evaluated += child.n_evaluated;
+    if (child.failed) {
+        x->failed = true;
+        x->fail_at = child.fail_at;
+        memcpy(x->fail_msg, child.fail_msg, sizeof x->fail_msg);
+        return val_error();
+    }
+    return r;
 }
 
 Value exec_force(Exec *x, Value v) {

@@ -35,6 +35,11 @@ typedef struct Exec {
 int exec_init(Exec *x, Arena *arena, int n_nodes, const TensorInfo *out, long n_layers);
 /* Forces lazy values (and lists of them) to plain values for this tensor. */
 Value exec_force(Exec *x, Value v);
+/* Forces v as if computing tensor `info` of a model with n_layers blocks:
+ * a new frame (own tensor context and memo table, same arena), for
+ * built-ins that map an output tensor to another input tensor (layers,
+ * stack). A failure in the frame becomes the parent's failure. */
+Value exec_in_frame(Exec *x, Value v, const TensorInfo *info, long n_layers);
 /* Records the first failure; returns V_ERROR. */
 Value exec_fail(Exec *x, SrcSpan at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "eval.h"
 #include "output.h"
@@ -32,6 +33,8 @@ static void usage(FILE *out) {
           "\n"
           "options:\n"
           "  -D NAME=VALUE  override `param NAME = ...` (number, true/false/none, or string)\n"
+          "  -j N, --jobs N compute N tensors at once (default: the number of cores);\n"
+          "                 the output is byte-identical for any N\n"
           "  --force        replace output folders that already exist\n"
           "  -q, --quiet    print nothing but errors\n"
           "  -h, --help     show this help\n"
@@ -67,6 +70,8 @@ int main(int argc, char **argv) {
     }
     const char *recipe = NULL;
     bool force = false, quiet = false;
+    long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs < 1) jobs = 1;
     Override *ov = calloc((size_t)argc, sizeof *ov);
     size_t n_ov = 0;
     if (!ov) return EXIT_USAGE;
@@ -74,7 +79,16 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         if (strcmp(a, "--force") == 0) force = true;
         else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) quiet = true;
-        else if (strncmp(a, "-D", 2) == 0) {
+        else if (strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0 || strncmp(a, "-j", 2) == 0) {
+            const char *v = a[1] == 'j' && a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
+            char *end = NULL;
+            jobs = v ? strtol(v, &end, 10) : 0;
+            if (!v || *end || jobs < 1 || jobs > 1024) {
+                fprintf(stderr, "mergelang: -j expects a number of threads from 1 to 1024\n");
+                free(ov);
+                return EXIT_USAGE;
+            }
+        } else if (strncmp(a, "-D", 2) == 0) {
             const char *def = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
             const char *eq = def ? strchr(def, '=') : NULL;
             if (!eq || eq == def) {
@@ -130,7 +144,7 @@ int main(int argc, char **argv) {
             } else {
                 if (plan.n_saves == 0 && !quiet)
                     fprintf(stderr, "mergelang: %s saves nothing (call save(model, \"folder\"))\n", recipe);
-                OutputOptions opt = { .quiet = quiet };
+                OutputOptions opt = { .quiet = quiet, .threads = (int)jobs };
                 if (output_run(&plan, &opt) != 0) status = EXIT_MERGE;
             }
             plan.overrides = NULL;

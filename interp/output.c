@@ -1,6 +1,8 @@
 /* output.c - writing the saved models; see output.h. */
 #include "output.h"
 
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,44 +27,114 @@ static const char *config_dtype(const SaveRequest *r, const TensorSet *set) {
     return NULL;
 }
 
-/* Computes tensor `info` and writes it as tensor i of w. */
-static int write_one(Plan *p, const SaveRequest *r, StWriter *w, size_t i, const TensorInfo *info,
-                     DType out_dtype, long n_layers) {
+/* The first failure of a save, kept by the workers and reported by the main
+ * thread (diagnostics are not thread-safe). */
+typedef struct Failure {
+    bool set;
+    size_t index;              /* tensor position, to report the earliest */
+    SrcSpan at;
+    char msg[1200];
+} Failure;
+
+typedef struct SaveJob {
+    Plan *plan;
+    const SaveRequest *req;
+    StWriter *writer;
+    const TensorSet *set;
+    const size_t *order;       /* write position -> index into set */
+    const StwSpec *specs;
+    size_t n;
+    size_t next;               /* next position to claim (atomic) */
+    int stop;                  /* set after a failure (atomic) */
+    pthread_mutex_t lock;
+    Failure fail;
+} SaveJob;
+
+static void record_failure(SaveJob *job, size_t i, SrcSpan at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void record_failure(SaveJob *job, size_t i, SrcSpan at, const char *fmt, ...) {
+    pthread_mutex_lock(&job->lock);
+    if (!job->fail.set || i < job->fail.index) {
+        job->fail.set = true;
+        job->fail.index = i;
+        job->fail.at = at;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(job->fail.msg, sizeof job->fail.msg, fmt, ap);
+        va_end(ap);
+    }
+    pthread_mutex_unlock(&job->lock);
+    __atomic_store_n(&job->stop, 1, __ATOMIC_RELAXED);
+}
+
+/* Computes the tensor at write position i and writes it. Each call has its
+ * own arena and Exec, so calls run concurrently. */
+static void write_one(SaveJob *job, size_t i) {
+    const TensorInfo *info = &job->set->items[job->order[i]];
+    DType out_dtype = job->specs[i].dtype;
+    SrcSpan at = job->req->span;
     Arena arena;
     arena_init(&arena);
     Exec x;
-    int rc = -1;
-    if (exec_init(&x, &arena, p->n_nodes, info, n_layers) != 0) {
-        diag_error(p->diag, r->span, "out of memory computing tensor '%s'", info->name);
+    if (exec_init(&x, &arena, job->plan->n_nodes, info, job->set->n_layers) != 0) {
+        record_failure(job, i, at, "out of memory computing tensor '%s'", info->name);
         goto done;
     }
-    Value v = exec_force(&x, r->model);
+    Value v = exec_force(&x, job->req->model);
     if (x.failed) {
-        diag_error(p->diag, x.fail_at.file ? x.fail_at : r->span, "tensor '%s': %s", info->name, x.fail_msg);
+        record_failure(job, i, x.fail_at.file ? x.fail_at : at, "tensor '%s': %s", info->name,
+                       x.fail_msg);
         goto done;
     }
     if (v.kind != V_TENSOR || !shape_equal(&v.u.tensor->shape, &info->shape)) {
-        diag_error(p->diag, r->span, "tensor '%s': the saved expression gave %s of another shape",
-                   info->name, val_kind_name(v.kind));
+        record_failure(job, i, at, "tensor '%s': the saved expression gave %s of another shape",
+                       info->name, val_kind_name(v.kind));
         goto done;
     }
     const Tensor *t = v.u.tensor;
     ErrBuf err;
+    int rc;
     if (!t->f) {
-        rc = stw_write(w, i, t->raw, &err);
+        rc = stw_write(job->writer, i, t->raw, &err);
     } else {
         void *buf = arena_array(&arena, (size_t)t->numel ? (size_t)t->numel : 1, dtype_size(out_dtype));
         if (!buf) {
-            diag_error(p->diag, r->span, "out of memory writing tensor '%s'", info->name);
+            record_failure(job, i, at, "out of memory writing tensor '%s'", info->name);
             goto done;
         }
         dtype_encode_f32(out_dtype, t->f, buf, (size_t)t->numel);
-        rc = stw_write(w, i, buf, &err);
+        rc = stw_write(job->writer, i, buf, &err);
     }
-    if (rc != 0) diag_error(p->diag, r->span, "%s", err.msg);
+    if (rc != 0) record_failure(job, i, at, "%s", err.msg);
 done:
     arena_free(&arena);
-    return rc;
+}
+
+static void *worker(void *arg) {
+    SaveJob *job = arg;
+    for (;;) {
+        if (__atomic_load_n(&job->stop, __ATOMIC_RELAXED)) break;
+        size_t i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
+        if (i >= job->n) break;
+        write_one(job, i);
+    }
+    return NULL;
+}
+
+/* Runs the workers (the calling thread is one of them). */
+static void compute_all(SaveJob *job, int threads) {
+    if (threads < 1) threads = 1;
+    if ((size_t)threads > job->n) threads = (int)job->n;
+    pthread_t *tids = calloc((size_t)threads, sizeof *tids);
+    int started = 0;
+    for (int t = 1; tids && t < threads; t++) {
+        if (pthread_create(&tids[t], NULL, worker, job) != 0) break;
+        started++;
+    }
+    worker(job);
+    for (int t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+    free(tids);
 }
 
 static int run_save(Plan *p, const SaveRequest *r, const OutputOptions *opt) {
@@ -97,12 +169,20 @@ static int run_save(Plan *p, const SaveRequest *r, const OutputOptions *opt) {
         diag_error(p->diag, r->span, "%s", err.msg);
         goto done;
     }
-    for (size_t i = 0; i < n; i++)
-        if (write_one(p, r, w, i, &set->items[order[i]], specs[i].dtype, set->n_layers) != 0) goto done;
+    SaveJob job = { .plan = p, .req = r, .writer = w, .set = set, .order = order, .specs = specs,
+                    .n = n };
+    pthread_mutex_init(&job.lock, NULL);
+    compute_all(&job, opt->threads);
+    pthread_mutex_destroy(&job.lock);
+    if (job.fail.set) {
+        diag_error(p->diag, job.fail.at, "%s", job.fail.msg);
+        goto done;
+    }
     if (r->config) {
         char *json = NULL;
         size_t len = 0;
-        int c = hfconfig_rewrite(r->config->dir, config_dtype(r, set), -1, &json, &len, &err);
+        int c = hfconfig_rewrite(r->config->dir, config_dtype(r, set), set->n_layers > 0 ? set->n_layers : -1,
+                                &json, &len, &err);
         if (c < 0) {
             diag_error(p->diag, r->span, "%s", err.msg);
             goto done;

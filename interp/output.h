@@ -11,6 +11,7 @@
 
 typedef struct OutputOptions {
     bool quiet;                /* no summary lines on stderr */
+    int threads;               /* tensors computed at once; output bytes do not depend on it */
 } OutputOptions;
 
 /* Returns 0 when every save was written; otherwise reports the failure

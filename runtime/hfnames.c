@@ -2,6 +2,7 @@
 #include "hfnames.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,8 @@ static int is_block_word(const char *s, size_t n) {
            (n == 6 && memcmp(s, "blocks", 6) == 0) || (n == 5 && memcmp(s, "layer", 5) == 0);
 }
 
-long hfname_layer(const char *name) {
+/* Finds the numeric component after a block word; sets *at and *len. */
+static long find_layer(const char *name, const char **at, size_t *at_len) {
     const char *prev = NULL;
     size_t prev_len = 0;
     const char *p = name;
@@ -20,13 +22,36 @@ long hfname_layer(const char *name) {
         if (prev && is_block_word(prev, prev_len) && len > 0 && len < 10) {
             size_t i = 0;
             while (i < len && isdigit((unsigned char)p[i])) i++;
-            if (i == len) return strtol(p, NULL, 10);
+            if (i == len) {
+                *at = p;
+                *at_len = len;
+                return strtol(p, NULL, 10);
+            }
         }
         if (!dot) return -1;
         prev = p;
         prev_len = len;
         p = dot + 1;
     }
+}
+
+long hfname_layer(const char *name) {
+    const char *at;
+    size_t len;
+    return find_layer(name, &at, &len);
+}
+
+int hfname_set_layer(const char *name, long layer, char *out, size_t outlen) {
+    const char *at;
+    size_t len;
+    if (find_layer(name, &at, &len) < 0 || layer < 0) return -1;
+    int w = snprintf(out, outlen, "%.*s%ld%s", (int)(at - name), name, layer, at + len);
+    return w < 0 || (size_t)w >= outlen ? -1 : 0;
+}
+
+int hfname_is_embedding(const char *name) {
+    return hfname_layer(name) < 0 && !hfname_is_head(name) &&
+           (strstr(name, "embed") || strstr(name, "wte") || strstr(name, "wpe"));
 }
 
 int hfname_is_head(const char *name) {
@@ -38,8 +63,7 @@ int hfname_is_head(const char *name) {
 static int group_of(const char *name, long layer) {
     if (layer >= 0) return 1;
     if (hfname_is_head(name)) return 3;
-    if (strstr(name, "embed") || strstr(name, "wte") || strstr(name, "wpe")) return 0;
-    return 2;
+    return hfname_is_embedding(name) ? 0 : 2;
 }
 
 /* Compares with runs of digits ordered by value, so "experts.10" follows "experts.9". */
