@@ -165,6 +165,65 @@ static void test_call_by_need(void) {
     teardown(&f);
 }
 
+/* Evaluates a per-tensor scalar global for tensor `tname` of model `var`. */
+static double scalar(Fixture *f, const char *scalar_var, const char *model_var, const char *tname) {
+    Value m = global(f, model_var), v = global(f, scalar_var);
+    const TensorInfo *info = m.kind == V_MODEL ? tset_find(m.u.node->set, tname) : NULL;
+    CHECK(info != NULL && v.kind == V_LAZY);
+    if (!info) return NAN;
+    Arena a;
+    arena_init(&a);
+    Exec x;
+    CHECK(exec_init(&x, &a, f->plan.n_nodes, info, m.u.node->set->n_layers) == 0);
+    Value r = exec_force(&x, v);
+    CHECK(!x.failed && r.kind == V_NUM);
+    double out = r.kind == V_NUM ? r.u.num : NAN;
+    arena_free(&a);
+    return out;
+}
+
+static void test_primitives(void) {
+    char text[1024];
+    snprintf(text, sizeof text,
+             "a = model(\"%s/a\")\nb = model(\"%s/b\")\n"
+             "n = norm(a)\nmu = mean(a)\nsd = std(a)\nd = dot(a, b)\nc = cos(a, b)\n"
+             "e = sign(b - a) * abs(b - a)\ncl = clamp(a, 1.6, 2.2)\nw = where(a - 1.5, b, 7)\n",
+             tmpdir, tmpdir);
+    Fixture f;
+    CHECK(setup(&f, text) == 0);
+    /* tensor model.layers.0.w: a = 1 + 0.5 (j+1) = 1.5, 2, 2.5, 3; b = 2 + 0.25 (j+1) */
+    const char *t0 = "model.layers.0.w";
+    double av[4] = { 1.5, 2, 2.5, 3 }, bv[4] = { 2.25, 2.5, 2.75, 3 };
+    double ss = 0, sum = 0, dot = 0, sb = 0;
+    for (int j = 0; j < 4; j++) {
+        ss += av[j] * av[j];
+        sum += av[j];
+        dot += av[j] * bv[j];
+        sb += bv[j] * bv[j];
+    }
+    double mu = sum / 4, var = 0;
+    for (int j = 0; j < 4; j++) var += (av[j] - mu) * (av[j] - mu) / 4;
+    CHECK_NEAR(scalar(&f, "n", "a", t0), sqrt(ss), 1e-12);
+    CHECK_NEAR(scalar(&f, "mu", "a", t0), mu, 1e-12);
+    CHECK_NEAR(scalar(&f, "sd", "a", t0), sqrt(var), 1e-12);
+    CHECK_NEAR(scalar(&f, "d", "a", t0), dot, 1e-12);
+    CHECK_NEAR(scalar(&f, "c", "a", t0), dot / sqrt(ss * sb), 1e-12);
+    Arena ar;
+    Exec x;
+    const float *v = compute(&f, &ar, &x, "e", t0);
+    for (int j = 0; v && j < 4; j++) CHECK_NEAR(v[j], bv[j] - av[j], 1e-6);
+    arena_free(&ar);
+    v = compute(&f, &ar, &x, "cl", t0);
+    double want_cl[4] = { 1.6, 2, 2.2, 2.2 };
+    for (int j = 0; v && j < 4; j++) CHECK_NEAR(v[j], want_cl[j], 1e-6);
+    arena_free(&ar);
+    v = compute(&f, &ar, &x, "w", t0);   /* a - 1.5 is zero only at j = 0 */
+    double want_w[4] = { 7, 2.5, 2.75, 3 };
+    for (int j = 0; v && j < 4; j++) CHECK_NEAR(v[j], want_w[j], 1e-6);
+    arena_free(&ar);
+    teardown(&f);
+}
+
 static void test_plan_errors(void) {
     char text[512];
     snprintf(text, sizeof text,
@@ -188,6 +247,7 @@ int main(void) {
     RUN_TEST(test_constants);
     RUN_TEST(test_linear_and_context);
     RUN_TEST(test_call_by_need);
+    RUN_TEST(test_primitives);
     RUN_TEST(test_plan_errors);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
