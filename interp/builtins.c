@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../runtime/gta.h"
+#include "../runtime/hfnames.h"
 #include "builtins_int.h"
 
 /* ---- plan helpers ---------------------------------------------------------- */
@@ -76,6 +78,41 @@ bool bi_expect_models(Plan *p, const Builtin *bi, Value v, SrcSpan at, const Ten
         const char *ref_label = first ? first_label : "model 1 of the list";
         if ((first || i > 0) && !bi_check_compatible(p, bi, ref, v.u.list->items[i], at, ref_label, label))
             return false;
+    }
+    return true;
+}
+
+static bool is_cropped_embedding(const TensorInfo *a, const TensorInfo *b) {
+    return (hfname_is_embedding(a->name) || hfname_is_head(a->name)) && a->shape.rank == 2 &&
+           b->shape.rank == 2 && b->shape.dims[0] >= a->shape.dims[0] &&
+           b->shape.dims[1] >= a->shape.dims[1];
+}
+
+bool bi_expect_models_cropped(Plan *p, const Builtin *bi, Value v, SrcSpan at,
+                              const TensorSet *first, const char *first_label) {
+    if (v.kind != V_LIST || v.u.list->n == 0)
+        return bi_expect_models(p, bi, v, at, first, first_label);
+    for (size_t i = 0; i < v.u.list->n; i++) {
+        Value m = v.u.list->items[i];
+        if (m.kind != V_MODEL) return bi_expect_models(p, bi, v, at, first, first_label);
+        size_t bad = 0;
+        for (size_t t = 0; t < first->n; t++) {
+            const TensorInfo *a = &first->items[t];
+            if (!dtype_is_computable(a->dtype)) continue;
+            const TensorInfo *b = tset_find(m.u.node->set, a->name);
+            if (b && (shape_equal(&a->shape, &b->shape) || is_cropped_embedding(a, b))) continue;
+            if (bad++ > 0) continue;
+            char sa[96], sb[96];
+            if (!b)
+                plan_error(p, at, "%s(): model %zu of the list has no tensor '%s', which %s has",
+                           bi->name, i + 1, a->name, first_label);
+            else
+                plan_error(p, at, "%s(): tensor '%s' has shape %s in %s but %s in model %zu of the list",
+                           bi->name, a->name, shape_format(&a->shape, sa, sizeof sa), first_label,
+                           shape_format(&b->shape, sb, sizeof sb), i + 1);
+        }
+        if (bad > 1) diag_hint(p->diag, "%zu more tensors disagree", bad - 1);
+        if (bad) return false;
     }
     return true;
 }
@@ -167,6 +204,23 @@ Value bi_tensor_value(Tensor *t) {
 
 /* Collects the float data of a forced list of tensors; integer tensors are
  * reported through *passthrough (the first one is returned unchanged). */
+const Tensor *bi_crop_to(Exec *x, const Node *n, const Tensor *t, const Shape *shape) {
+    if (shape_equal(&t->shape, shape)) return t;
+    if (t->f && t->shape.rank == 2 && shape->rank == 2 && t->shape.dims[0] >= shape->dims[0] &&
+        t->shape.dims[1] >= shape->dims[1]) {
+        Tensor *r = exec_new_tensor(x, shape, t->dtype, n->span);
+        if (!r) return NULL;
+        int64_t rows = shape->dims[0], cols = shape->dims[1], in_cols = t->shape.dims[1];
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < cols; j++) r->f[i * cols + j] = t->f[i * in_cols + j];
+        return r;
+    }
+    char a[96], b[96];
+    exec_fail(x, n->span, "tensor '%s': shape %s cannot be used where %s is needed", x->out->name,
+              shape_format(&t->shape, a, sizeof a), shape_format(shape, b, sizeof b));
+    return NULL;
+}
+
 const float **bi_tensor_data(Exec *x, const Node *n, Value list, const Tensor **first) {
     size_t k = list.u.list->n;
     const float **xs = arena_array(x->arena, k, sizeof *xs);
@@ -188,6 +242,17 @@ const float **bi_tensor_data(Exec *x, const Node *n, Value list, const Tensor **
 
 /* ---- the table ----------------------------------------------------------------------------- */
 
+/* Sparsifier, consensus and defaults of the task-arithmetic family, as in
+ * mergekit's registry. */
+static const GtaMethod m_task_arithmetic = { SPARSIFY_NONE, GTA_CONSENSUS_NONE, false, false };
+static const GtaMethod m_ties = { SPARSIFY_MAGNITUDE, GTA_CONSENSUS_SUM, true, false };
+static const GtaMethod m_dare_ties = { SPARSIFY_RANDOM, GTA_CONSENSUS_SUM, false, true };
+static const GtaMethod m_dare_linear = { SPARSIFY_RANDOM, GTA_CONSENSUS_NONE, false, true };
+static const GtaMethod m_breadcrumbs = { SPARSIFY_OUTLIERS, GTA_CONSENSUS_NONE, false, false };
+static const GtaMethod m_breadcrumbs_ties = { SPARSIFY_OUTLIERS, GTA_CONSENSUS_SUM, false, false };
+static const GtaMethod m_della = { SPARSIFY_DELLA, GTA_CONSENSUS_SUM, true, true };
+static const GtaMethod m_della_linear = { SPARSIFY_DELLA, GTA_CONSENSUS_NONE, false, true };
+
 static const Builtin table[] = {
     { .name = "model", .params = { "path", NULL }, .n_required = 1,
       .plan = plan_model, .exec = NULL,
@@ -201,9 +266,53 @@ static const Builtin table[] = {
     { .name = "slerp", .params = { "a", "b", "t", NULL }, .n_required = 3,
       .plan = plan_slerp, .exec = exec_slerp,
       .signature = "slerp(a, b, t): t=0 gives a, t=1 gives b" },
-    { .name = "task_arithmetic", .params = { "base", "models", "weights", "lambda", "normalize", NULL }, .n_required = 2,
-      .plan = plan_task_arithmetic, .exec = exec_task_arithmetic,
+    { .name = "task_arithmetic",
+      .params = { "base", "models", "weights", "lambda", "normalize", NULL }, .n_required = 2,
+      .plan = plan_gta, .exec = exec_gta, .info = &m_task_arithmetic,
       .signature = "task_arithmetic(base, models, weights=1, lambda=1, normalize=false)" },
+    { .name = "ties",
+      .params = { "base", "models", "weights", "density", "lambda", "normalize", "rescale",
+                  "consensus", "weighted_election", "divisor", "trim", NULL }, .n_required = 2,
+      .plan = plan_gta, .exec = exec_gta, .info = &m_ties,
+      .signature = "ties(base, models, weights=1, density=1, lambda=1, normalize=true, rescale=false, "
+                   "consensus=\"sum\", weighted_election=true, divisor=\"weights\", trim=\"tensor\")" },
+    { .name = "dare_ties",
+      .params = { "base", "models", "weights", "density", "lambda", "normalize", "rescale", "seed",
+                  "consensus", "weighted_election", "divisor", NULL }, .n_required = 2,
+      .plan = plan_gta, .exec = exec_gta, .info = &m_dare_ties,
+      .signature = "dare_ties(base, models, weights=1, density=1, lambda=1, normalize=false, rescale=true, "
+                   "seed=0, consensus=\"sum\", weighted_election=true, divisor=\"weights\")" },
+    { .name = "dare_linear",
+      .params = { "base", "models", "weights", "density", "lambda", "normalize", "rescale", "seed",
+                  NULL }, .n_required = 2,
+      .plan = plan_gta, .exec = exec_gta, .info = &m_dare_linear,
+      .signature = "dare_linear(base, models, weights=1, density=1, lambda=1, normalize=false, "
+                   "rescale=true, seed=0)" },
+    { .name = "breadcrumbs",
+      .params = { "base", "models", "weights", "density", "gamma", "lambda", "normalize", "rescale",
+                  NULL }, .n_required = 2,
+      .plan = plan_gta, .exec = exec_gta, .info = &m_breadcrumbs,
+      .signature = "breadcrumbs(base, models, weights=1, density=1, gamma=0.01, lambda=1, "
+                   "normalize=false, rescale=false)" },
+    { .name = "breadcrumbs_ties",
+      .params = { "base", "models", "weights", "density", "gamma", "lambda", "normalize", "rescale",
+                  "consensus", "weighted_election", "divisor", NULL }, .n_required = 2,
+      .plan = plan_gta, .exec = exec_gta, .info = &m_breadcrumbs_ties,
+      .signature = "breadcrumbs_ties(base, models, weights=1, density=1, gamma=0.01, lambda=1, "
+                   "normalize=false, rescale=false, consensus=\"sum\", weighted_election=true, "
+                   "divisor=\"weights\")" },
+    { .name = "della",
+      .params = { "base", "models", "weights", "density", "epsilon", "lambda", "normalize", "rescale",
+                  "seed", "consensus", "weighted_election", "divisor", NULL }, .n_required = 2,
+      .plan = plan_gta, .exec = exec_gta, .info = &m_della,
+      .signature = "della(base, models, weights=1, density=1, epsilon=0.15, lambda=1, normalize=true, "
+                   "rescale=true, seed=0, consensus=\"sum\", weighted_election=true, divisor=\"weights\")" },
+    { .name = "della_linear",
+      .params = { "base", "models", "weights", "density", "epsilon", "lambda", "normalize", "rescale",
+                  "seed", NULL }, .n_required = 2,
+      .plan = plan_gta, .exec = exec_gta, .info = &m_della_linear,
+      .signature = "della_linear(base, models, weights=1, density=1, epsilon=0.15, lambda=1, "
+                   "normalize=false, rescale=true, seed=0)" },
     { .name = "gradient", .params = { "values", NULL }, .n_required = 1,
       .plan = plan_gradient, .exec = exec_gradient,
       .signature = "gradient([v0, ..., vk]): piecewise linear in layer / (n_layers - 1)" },

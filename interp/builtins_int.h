@@ -18,6 +18,11 @@ bool bi_check_compatible(Plan *p, const Builtin *bi, const TensorSet *first, Val
 /* A non-empty list of models; each must match `first` (or the list's first). */
 bool bi_expect_models(Plan *p, const Builtin *bi, Value v, SrcSpan at, const TensorSet *first,
                       const char *first_label);
+/* As bi_expect_models, with mergekit's embedding rule for the task-arithmetic
+ * family: a 2-D embedding or head tensor may be larger than `first`'s (a
+ * bigger vocabulary) and is then cropped to it, top-left. */
+bool bi_expect_models_cropped(Plan *p, const Builtin *bi, Value v, SrcSpan at,
+                              const TensorSet *first, const char *first_label);
 bool bi_is_number_like(Value v);
 /* none, one number for all models, or a list parallel to the models. */
 bool bi_expect_per_model(Plan *p, Value v, size_t n_models, SrcSpan at, const char *pname);
@@ -32,9 +37,30 @@ bool bi_per_model_at(Exec *x, const Node *n, Value v, size_t i, double dflt, con
 bool bi_number_arg(Exec *x, const Node *n, Value v, const char *pname, double *out);
 bool bi_bool_arg(Exec *x, const Node *n, Value v, bool dflt, const char *pname, bool *out);
 Value bi_tensor_value(Tensor *t);
+/* t itself when it has `shape`; its top-left block when it is a larger 2-D
+ * tensor (embedding cropping); NULL after recording a failure otherwise. */
+const Tensor *bi_crop_to(Exec *x, const Node *n, const Tensor *t, const Shape *shape);
 /* The float data of a forced list of same-shaped tensors; *first is the
  * list's first tensor (a pass-through tensor when it has no float data). */
 const float **bi_tensor_data(Exec *x, const Node *n, Value list, const Tensor **first);
+
+/* ---- the task-arithmetic family (builtins_merge.c) ------------------------ */
+
+typedef enum Sparsifier {
+    SPARSIFY_NONE,
+    SPARSIFY_MAGNITUDE,   /* TIES top-k */
+    SPARSIFY_RANDOM,      /* DARE */
+    SPARSIFY_OUTLIERS,    /* breadcrumbs */
+    SPARSIFY_DELLA
+} Sparsifier;
+
+/* A method's fixed choices and defaults: the Builtin's `info`. */
+typedef struct GtaMethod {
+    Sparsifier sparsify;
+    int consensus;        /* GtaConsensus */
+    bool normalize;
+    bool rescale;
+} GtaMethod;
 
 /* ---- the built-ins -------------------------------------------------------- */
 
@@ -46,7 +72,7 @@ Value plan_model(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Src
 Value plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
 BI_DECLARE(linear)
 BI_DECLARE(slerp)
-BI_DECLARE(task_arithmetic)
+BI_DECLARE(gta)
 BI_DECLARE(gradient)
 BI_DECLARE(layers)
 BI_DECLARE(stack)

@@ -2,9 +2,13 @@
  * signatures at plan time, parameter reading per tensor, and the call into
  * the runtime kernels. Method semantics follow mergekit (docs/methods.md). */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
+#include "../runtime/gta.h"
+#include "../runtime/hfnames.h"
 #include "../runtime/kernels.h"
+#include "../runtime/rng.h"
 #include "builtins_int.h"
 
 /* ---- linear(models, weights=, normalize=true) ------------------------------------------ */
@@ -66,46 +70,158 @@ Value exec_slerp(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-/* ---- task_arithmetic(base, models, weights=, lambda=1, normalize=false) ------------------- */
+/* ---- the generalized task-arithmetic family ---------------------------------------------
+ * task_arithmetic, ties, dare_ties, dare_linear, breadcrumbs, breadcrumbs_ties,
+ * della, della_linear: task vectors -> sparsify -> optional L1 rescale ->
+ * optional sign consensus -> weighted sum -> optional normalize -> lambda.
+ * Each built-in's `info` is a GtaMethod with its sparsifier and defaults;
+ * parameters a built-in does not list read as none. */
 
-Value plan_task_arithmetic(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    if (!bi_expect_model(p, args[0], sp[0], "task_arithmetic() argument 'base'")) return val_error();
-    if (!bi_expect_models(p, bi, args[1], sp[1], args[0].u.node->set, "the base")) return val_error();
-    size_t n = args[1].u.list->n;
-    if (!bi_expect_per_model(p, args[2], n, sp[2], "weights")) return val_error();
-    if (args[3].kind != V_NONE && !bi_expect_number(p, args[3], sp[3], "lambda")) return val_error();
-    if (args[4].kind != V_NONE && !bi_expect_bool(p, args[4], sp[4], "normalize")) return val_error();
+/* The argument named pname, or none when bi has no such parameter. */
+static Value arg(const Builtin *bi, Value *args, const char *pname) {
+    for (int i = 0; i < BUILTIN_MAX_PARAMS && bi->params[i]; i++)
+        if (strcmp(bi->params[i], pname) == 0) return args[i];
+    return val_none();
+}
+
+static int arg_index(const Builtin *bi, const char *pname) {
+    for (int i = 0; i < BUILTIN_MAX_PARAMS && bi->params[i]; i++)
+        if (strcmp(bi->params[i], pname) == 0) return i;
+    return -1;
+}
+
+static bool expect_choice(Plan *p, Value v, SrcSpan at, const char *pname, const char *a,
+                          const char *b) {
+    if (v.kind == V_NONE) return true;
+    if (v.kind == V_STR && ((strlen(a) == v.u.str.len && memcmp(v.u.str.s, a, v.u.str.len) == 0) ||
+                            (strlen(b) == v.u.str.len && memcmp(v.u.str.s, b, v.u.str.len) == 0)))
+        return true;
+    plan_error(p, at, "%s must be \"%s\" or \"%s\"", pname, a, b);
+    return false;
+}
+
+static bool is_choice(Value v, const char *s) {
+    return v.kind == V_STR && strlen(s) == v.u.str.len && memcmp(v.u.str.s, s, v.u.str.len) == 0;
+}
+
+Value plan_gta(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    char what[80];
+    snprintf(what, sizeof what, "%s() argument 'base'", bi->name);
+    if (!bi_expect_model(p, args[0], sp[0], what)) return val_error();
+    if (!bi_expect_models_cropped(p, bi, args[1], sp[1], args[0].u.node->set, "the base"))
+        return val_error();
+    size_t k = args[1].u.list->n;
+    static const char *const per_model[] = { "weights", "density", "gamma", "epsilon" };
+    for (size_t i = 0; i < sizeof per_model / sizeof per_model[0]; i++) {
+        int at = arg_index(bi, per_model[i]);
+        if (at >= 0 && !bi_expect_per_model(p, args[at], k, sp[at], per_model[i])) return val_error();
+    }
+    static const char *const numbers[] = { "lambda", "seed" };
+    for (size_t i = 0; i < 2; i++) {
+        int at = arg_index(bi, numbers[i]);
+        if (at >= 0 && args[at].kind != V_NONE && !bi_expect_number(p, args[at], sp[at], numbers[i]))
+            return val_error();
+    }
+    static const char *const flags[] = { "normalize", "rescale", "weighted_election" };
+    for (size_t i = 0; i < 3; i++) {
+        int at = arg_index(bi, flags[i]);
+        if (at >= 0 && args[at].kind != V_NONE && !bi_expect_bool(p, args[at], sp[at], flags[i]))
+            return val_error();
+    }
+    int at;
+    if ((at = arg_index(bi, "consensus")) >= 0 && !expect_choice(p, args[at], sp[at], "consensus", "sum", "count"))
+        return val_error();
+    if ((at = arg_index(bi, "divisor")) >= 0 && !expect_choice(p, args[at], sp[at], "divisor", "weights", "count"))
+        return val_error();
+    if ((at = arg_index(bi, "trim")) >= 0 && !expect_choice(p, args[at], sp[at], "trim", "tensor", "row"))
+        return val_error();
+    if ((at = arg_index(bi, "seed")) >= 0 && args[at].kind == V_NUM &&
+        !(args[at].u.num >= 0 && args[at].u.num < 9007199254740992.0 && args[at].u.num == floor(args[at].u.num)))
+        return plan_error(p, sp[at], "seed must be a whole number from 0 to 2^53");
     return bi_make_call(p, bi, args, call, args[0].u.node->set);
 }
 
-Value exec_task_arithmetic(Exec *x, const Node *n, Value *args) {
-    const Tensor *base = args[0].u.tensor;
-    if (!base->f) return args[0];
-    Value models = args[1];
-    size_t k = models.u.list->n;
-    const Tensor *first;
-    const float **xs = bi_tensor_data(x, n, models, &first);
-    if (!xs) return val_error();
-    for (size_t i = 0; i < k; i++)
-        if (!xs[i] || !shape_equal(&models.u.list->items[i].u.tensor->shape, &base->shape))
-            return exec_fail(x, n->span, "task_arithmetic(): tensor '%s' differs in shape or dtype from the base",
-                             x->out->name);
-    double lambda = 1.0;
-    if (args[3].kind != V_NONE && !bi_number_arg(x, n, args[3], "lambda", &lambda)) return val_error();
-    bool normalize;
-    if (!bi_bool_arg(x, n, args[4], false, "normalize", &normalize)) return val_error();
-    double *w = arena_array(x->arena, k, sizeof *w);
-    if (!w) return exec_fail(x, n->span, "out of memory");
-    double sum = 0;
-    for (size_t i = 0; i < k; i++) {
-        if (!bi_per_model_at(x, n, args[2], i, 1.0, "weights", &w[i])) return val_error();
-        sum += w[i];
+/* Sparsifies task vector d (model i) in place as the method says. */
+static bool sparsify(Exec *x, const Node *n, const GtaMethod *m, Value *args, size_t i, float *d,
+                     size_t numel, size_t row_len, uint64_t seed, void *scratch) {
+    const Builtin *bi = n->u.call.bi;
+    double density, gamma, epsilon;
+    if (!bi_per_model_at(x, n, arg(bi, args, "density"), i, 1.0, "density", &density) ||
+        !bi_per_model_at(x, n, arg(bi, args, "gamma"), i, 0.01, "gamma", &gamma) ||
+        !bi_per_model_at(x, n, arg(bi, args, "epsilon"), i, 0.15, "epsilon", &epsilon))
+        return false;
+    uint64_t stream = rng_stream(seed, x->out->name, i);
+    switch (m->sparsify) {
+    case SPARSIFY_NONE: return true;
+    case SPARSIFY_MAGNITUDE: {
+        bool per_row = is_choice(arg(bi, args, "trim"), "row");
+        gta_trim_magnitude(d, numel, row_len, per_row, density, scratch);
+        return true;
     }
-    /* mergekit's guard: a (near) zero weight sum divides by one instead. */
-    double divisor = normalize && fabs(sum) >= 1e-8 ? sum : 1.0;
-    Tensor *r = exec_new_tensor(x, &base->shape, base->dtype, n->span);
-    if (!r) return val_error();
-    kern_task_sum(base->f, xs, w, k, divisor, lambda, r->f, (size_t)r->numel);
-    return bi_tensor_value(r);
+    case SPARSIFY_RANDOM: gta_drop_random(d, numel, density, stream); return true;
+    case SPARSIFY_OUTLIERS:
+        gta_trim_outliers(d, numel, density, gamma, scratch, (uint32_t *)((float *)scratch + numel));
+        return true;
+    case SPARSIFY_DELLA:
+        if (gta_drop_della(d, numel, row_len, density, epsilon, stream, scratch) == (size_t)-1) {
+            exec_fail(x, n->span,
+                      "%s(): model %zu needs 0 < density - epsilon and density + epsilon < 1 "
+                      "(density %g, epsilon %g)", bi->name, i + 1, density, epsilon);
+            return false;
+        }
+        return true;
+    }
+    return true;
 }
 
+Value exec_gta(Exec *x, const Node *n, Value *args) {
+    const Builtin *bi = n->u.call.bi;
+    const GtaMethod *m = bi->info;
+    const Tensor *base = args[0].u.tensor;
+    if (!base->f) return args[0];
+    const TensorInfo *out_info = tset_find(n->set, x->out->name);
+    const Shape *shape = out_info ? &out_info->shape : &base->shape;
+    const ValList *models = args[1].u.list;
+    size_t k = models->n, numel = (size_t)base->numel;
+    size_t row_len = base->shape.rank ? (size_t)base->shape.dims[base->shape.rank - 1] : 1;
+    if (row_len == 0) row_len = 1;
+    double lambda = 1.0, seed_d = 0;
+    Value v;
+    if ((v = arg(bi, args, "lambda")).kind != V_NONE && !bi_number_arg(x, n, v, "lambda", &lambda))
+        return val_error();
+    if ((v = arg(bi, args, "seed")).kind != V_NONE && !bi_number_arg(x, n, v, "seed", &seed_d))
+        return val_error();
+    GtaOptions opt = { .consensus = m->consensus, .elect_weighted = true, .lambda = lambda };
+    if (!bi_bool_arg(x, n, arg(bi, args, "normalize"), m->normalize, "normalize", &opt.normalize) ||
+        !bi_bool_arg(x, n, arg(bi, args, "weighted_election"), true, "weighted_election",
+                     &opt.elect_weighted))
+        return val_error();
+    bool rescale;
+    if (!bi_bool_arg(x, n, arg(bi, args, "rescale"), m->rescale, "rescale", &rescale)) return val_error();
+    if (m->consensus != GTA_CONSENSUS_NONE && is_choice(arg(bi, args, "consensus"), "count"))
+        opt.consensus = GTA_CONSENSUS_COUNT;
+    opt.divide_by_count = is_choice(arg(bi, args, "divisor"), "count");
+
+    double *w = arena_array(x->arena, k, sizeof *w);
+    float **deltas = arena_array(x->arena, k, sizeof *deltas);
+    void *scratch = arena_alloc(x->arena, numel * (sizeof(float) + sizeof(uint32_t)) + 64);
+    if (!w || !deltas || !scratch) return exec_fail(x, n->span, "out of memory");
+    for (size_t i = 0; i < k; i++) {
+        if (!bi_per_model_at(x, n, arg(bi, args, "weights"), i, 1.0, "weights", &w[i])) return val_error();
+        const Tensor *t = bi_crop_to(x, n, models->items[i].u.tensor, shape);
+        if (!t) return val_error();
+        if (!t->f) return exec_fail(x, n->span, "%s(): tensor '%s' is not a float tensor in model %zu",
+                                    bi->name, x->out->name, i + 1);
+        float *d = arena_array(x->arena, numel ? numel : 1, sizeof *d);
+        if (!d) return exec_fail(x, n->span, "out of memory");
+        for (size_t j = 0; j < numel; j++) d[j] = t->f[j] - base->f[j];
+        double orig_l1 = rescale ? gta_l1(d, numel) : 0;
+        if (!sparsify(x, n, m, args, i, d, numel, row_len, (uint64_t)seed_d, scratch)) return val_error();
+        if (rescale) gta_rescale_l1(d, numel, orig_l1);
+        deltas[i] = d;
+    }
+    Tensor *r = exec_new_tensor(x, &base->shape, base->dtype, n->span);
+    if (!r) return val_error();
+    gta_merge(base->f, (const float *const *)deltas, w, k, numel, &opt, r->f);
+    return bi_tensor_value(r);
+}

@@ -66,12 +66,12 @@ static float median3(float x, float y, float z) {
 }
 
 /* The value at ascending position nth (< n) of a, which it permutes.
- * Pivots are the median of three positions drawn from a local splitmix
- * sequence, so no fixed input pattern is slow; a work budget of 8n still
- * bounds the worst case at O(n log n). */
+ * Pivots are the median of three positions drawn from a counter RNG keyed
+ * by n, so no fixed input pattern is slow; a work budget of 8n still bounds
+ * the worst case at O(n log n). */
 static float select_nth(float *a, size_t n, size_t nth) {
     size_t lo = 0, hi = n, work = 0;
-    uint64_t state = 0x2545f4914f6cdd1dull ^ n;
+    uint64_t draw = 0;
     while (hi - lo > 1) {
         size_t m = hi - lo;
         work += m;
@@ -80,15 +80,9 @@ static float select_nth(float *a, size_t n, size_t nth) {
             return a[nth];
         }
         size_t pos[3];
-        for (int t = 0; t < 3; t++) {
-            state += 0x9e3779b97f4a7c15ull;
-            uint64_t z = state;
-            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-            pos[t] = lo + (size_t)((z ^ (z >> 31)) % m);
-        }
+        for (int t = 0; t < 3; t++) pos[t] = lo + (size_t)(rng_bits(n, draw++) % m);
         float p = median3(a[pos[0]], a[pos[1]], a[pos[2]]);
-        /* Three-way partition: [lo,lt) < p, [lt,i) == p, (gt,hi) > p. */
+        /* Three-way partition: [lo,lt) < p, [lt,gt) == p, [gt,hi) > p. */
         size_t lt = lo, i = lo, gt = hi;
         while (i < gt) {
             if (a[i] < p) swap_f(a, lt++, i++);

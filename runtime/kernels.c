@@ -54,18 +54,6 @@ void kern_weighted_sum(const float *const *xs, const double *w, size_t n_models,
     }
 }
 
-void kern_task_sum(const float *base, const float *const *xs, const double *w,
-                   size_t n_models, double divisor, double lambda, float *out, size_t n) {
-    for (size_t j = 0; j < n; j++) {
-        double acc = 0;
-        for (size_t i = 0; i < n_models; i++) {
-            float d = xs[i][j] - base[j];
-            acc += w[i] * (double)d;
-        }
-        out[j] = (float)((double)base[j] + lambda * (acc / divisor));
-    }
-}
-
 void kern_slerp(const float *a, const float *b, double t, float *out, size_t n) {
     const double eps = 1e-8, dot_threshold = 0.9995;
     double na = sqrt(kern_sumsq(a, n)), nb = sqrt(kern_sumsq(b, n));

@@ -26,12 +26,6 @@ double kern_sumsq(const float *a, size_t n);
 void kern_weighted_sum(const float *const *xs, const double *w, size_t n_models,
                        double divisor, float *out, size_t n);
 
-/* out[j] = base[j] + lambda * (sum_i w[i] * d_i[j]) / divisor with
- * d_i = (float)(xs[i][j] - base[j]): the task vector is rounded to float32
- * first, as in mergekit. */
-void kern_task_sum(const float *base, const float *const *xs, const double *w,
-                   size_t n_models, double divisor, double lambda, float *out, size_t n);
-
 /* Spherical interpolation of whole tensors a (t = 0) and b (t = 1), as
  * mergekit's slerp: vectors normalised when their norm exceeds 1e-8, linear
  * interpolation when |cos| > 0.9995. */

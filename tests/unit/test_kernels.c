@@ -31,20 +31,6 @@ static void test_weighted_sum(void) {
     }
 }
 
-static void test_task_sum(void) {
-    static float base[N], a[N], b[N], out[N];
-    fill(base, N, 4);
-    fill(a, N, 5);
-    fill(b, N, 6);
-    const float *xs[2] = { a, b };
-    double w[2] = { 0.5, -0.2 };
-    kern_task_sum(base, xs, w, 2, 0.3, 0.8, out, N);
-    for (size_t j = 0; j < N; j++) {
-        double ref = base[j] + 0.8 * (0.5 * (a[j] - base[j]) - 0.2 * (b[j] - base[j])) / 0.3;
-        CHECK_NEAR(out[j], ref, 2e-6 * fabs(ref) + 1e-6);
-    }
-}
-
 static void test_slerp_endpoints(void) {
     static float a[N], b[N], out[N];
     fill(a, N, 7);
@@ -106,7 +92,6 @@ static void test_binary_scalar(void) {
 
 int main(void) {
     RUN_TEST(test_weighted_sum);
-    RUN_TEST(test_task_sum);
     RUN_TEST(test_slerp_endpoints);
     RUN_TEST(test_slerp_formula);
     RUN_TEST(test_slerp_colinear_falls_back_to_lerp);
