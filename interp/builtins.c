@@ -117,6 +117,48 @@ bool bi_expect_models_cropped(Plan *p, const Builtin *bi, Value v, SrcSpan at,
     return true;
 }
 
+const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, size_t k,
+                               SrcSpan at, bool embed_min) {
+    const TensorSet *first = models[0].u.node->set;
+    TensorInfo *items = NULL;  /* a copy, made once a shape is cropped */
+    for (size_t i = 1; i < k; i++) {
+        const TensorSet *s = models[i].u.node->set;
+        size_t bad = 0;
+        for (size_t t = 0; t < first->n; t++) {
+            const TensorInfo *a = &first->items[t];
+            if (!dtype_is_computable(a->dtype)) continue;
+            const TensorInfo *b = tset_find(s, a->name);
+            if (b && shape_equal(&a->shape, &b->shape)) continue;
+            if (b && embed_min && a->shape.rank == 2 && b->shape.rank == 2 &&
+                (hfname_is_embedding(a->name) || hfname_is_head(a->name))) {
+                if (!items) {
+                    items = plan_alloc(p, first->n * sizeof *items);
+                    memcpy(items, first->items, first->n * sizeof *items);
+                }
+                for (int d = 0; d < 2; d++)
+                    if (b->shape.dims[d] < items[t].shape.dims[d]) items[t].shape.dims[d] = b->shape.dims[d];
+                continue;
+            }
+            if (bad++ > 0) continue;
+            char sa[96], sb[96];
+            if (!b)
+                plan_error(p, at, "%s(): model %zu has no tensor '%s', which model 1 has", bi->name,
+                           i + 1, a->name);
+            else
+                plan_error(p, at, "%s(): tensor '%s' has shape %s in model 1 but %s in model %zu",
+                           bi->name, a->name, shape_format(&a->shape, sa, sizeof sa),
+                           shape_format(&b->shape, sb, sizeof sb), i + 1);
+        }
+        if (bad > 1) diag_hint(p->diag, "%zu more tensors disagree", bad - 1);
+        if (bad) return NULL;
+    }
+    if (!items) return first;
+    TensorSet *set = plan_alloc(p, sizeof *set);
+    *set = *first;
+    set->items = items;
+    return set;
+}
+
 bool bi_is_number_like(Value v) { return v.kind == V_NUM || v.kind == V_LAZY; }
 
 /* A per-model parameter: none (default), one number for all, or a list
@@ -240,6 +282,67 @@ const float **bi_tensor_data(Exec *x, const Node *n, Value list, const Tensor **
     return xs;
 }
 
+/* ---- shared by the merge methods ------------------------------------------ */
+
+/* ---- shared -------------------------------------------------------------------------------- */
+
+/* The shape node n produces for the current tensor (its signature's). */
+const Shape *bi_out_shape(Exec *x, const Node *n, const Tensor *fallback) {
+    const TensorInfo *info = tset_find(n->set, x->out->name);
+    return info ? &info->shape : &fallback->shape;
+}
+
+/* The float data of k forced tensors, each cropped to shape (embeddings of
+ * different vocabulary sizes); NULL after recording a failure. */
+const float **bi_gather(Exec *x, const Node *n, const Value *vals, size_t k, const Shape *shape) {
+    const float **xs = arena_array(x->arena, k ? k : 1, sizeof *xs);
+    if (!xs) {
+        exec_fail(x, n->span, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < k; i++) {
+        const Tensor *t = bi_crop_to(x, n, vals[i].u.tensor, shape);
+        if (!t) return NULL;
+        if (!t->f) {
+            exec_fail(x, n->span, "%s(): tensor '%s' of model %zu is not a float tensor",
+                      n->u.call.bi->name, x->out->name, i + 1);
+            return NULL;
+        }
+        xs[i] = t->f;
+    }
+    return xs;
+}
+
+/* A list argument's items as an array, or one model as an array of one. */
+const Value *bi_items_of(Value v, size_t *k) {
+    if (v.kind == V_LIST) {
+        *k = v.u.list->n;
+        return v.u.list->items;
+    }
+    *k = 1;
+    return NULL;
+}
+
+/* Plan-time check of a models list plus optional extra models (base first):
+ * the result's signature, or NULL after an error. */
+const TensorSet *bi_plan_models(Plan *p, const Builtin *bi, Value base, Value list, SrcSpan at,
+                                    bool embed_min, size_t min_models, size_t max_models) {
+    if (!bi_expect_models(p, bi, list, at, NULL, NULL)) return NULL;
+    size_t k = list.u.list->n;
+    if (k < min_models || k > max_models) {
+        if (min_models == max_models)
+            plan_error(p, at, "%s() takes exactly %zu models, found %zu", bi->name, min_models, k);
+        else
+            plan_error(p, at, "%s() needs at least %zu models, found %zu", bi->name, min_models, k);
+        return NULL;
+    }
+    Value *all = plan_alloc(p, (k + 1) * sizeof *all);
+    size_t n = 0;
+    if (base.kind == V_MODEL) all[n++] = base;
+    for (size_t i = 0; i < k; i++) all[n++] = list.u.list->items[i];
+    return bi_common_set(p, bi, all, n, at, embed_min);
+}
+
 /* ---- the table ----------------------------------------------------------------------------- */
 
 /* Sparsifier, consensus and defaults of the task-arithmetic family, as in
@@ -313,6 +416,36 @@ static const Builtin table[] = {
       .plan = plan_gta, .exec = exec_gta, .info = &m_della_linear,
       .signature = "della_linear(base, models, weights=1, density=1, epsilon=0.15, lambda=1, "
                    "normalize=false, rescale=true, seed=0)" },
+    { .name = "nuslerp",
+      .params = { "models", "weights", "base", "nuslerp_flatten", "nuslerp_row_wise", NULL },
+      .n_required = 1, .plan = plan_nuslerp, .exec = exec_nuslerp,
+      .signature = "nuslerp(models, weights=1, base=none, nuslerp_flatten=true, nuslerp_row_wise=false): "
+                   "two models, t = w2/(w1+w2)" },
+    { .name = "multislerp",
+      .params = { "models", "weights", "base", "normalize_weights", "eps", NULL }, .n_required = 1,
+      .plan = plan_multislerp, .exec = exec_multislerp,
+      .signature = "multislerp(models, weights=1, base=none, normalize_weights=true, eps=1e-8)" },
+    { .name = "karcher", .params = { "models", "max_iter", "tol", NULL }, .n_required = 1,
+      .plan = plan_karcher, .exec = exec_karcher,
+      .signature = "karcher(models, max_iter=10, tol=1e-5)" },
+    { .name = "model_stock", .params = { "base", "models", "filter_wise", NULL }, .n_required = 2,
+      .plan = plan_model_stock, .exec = exec_model_stock,
+      .signature = "model_stock(base, models, filter_wise=false): at least two models" },
+    { .name = "nearswap", .params = { "base", "model", "t", NULL }, .n_required = 3,
+      .plan = plan_nearswap, .exec = exec_nearswap,
+      .signature = "nearswap(base, model, t)" },
+    { .name = "sce", .params = { "base", "models", "select_topk", NULL }, .n_required = 2,
+      .plan = plan_sce, .exec = exec_sce,
+      .signature = "sce(base, models, select_topk=1)" },
+    { .name = "ram", .params = { "base", "models", "epsilon", NULL }, .n_required = 2,
+      .plan = plan_ram, .exec = exec_ram,
+      .signature = "ram(base, models, epsilon=1e-5)" },
+    { .name = "ramplus_tl", .params = { "base", "models", "epsilon", "r", "alpha", NULL },
+      .n_required = 2, .plan = plan_ram, .exec = exec_ram,
+      .signature = "ramplus_tl(base, models, epsilon=1e-5, r=0.1, alpha=0.2)" },
+    { .name = "arcee_fusion", .params = { "base", "model", "seed", NULL }, .n_required = 2,
+      .plan = plan_arcee_fusion, .exec = exec_arcee_fusion,
+      .signature = "arcee_fusion(base, model, seed=0)" },
     { .name = "gradient", .params = { "values", NULL }, .n_required = 1,
       .plan = plan_gradient, .exec = exec_gradient,
       .signature = "gradient([v0, ..., vk]): piecewise linear in layer / (n_layers - 1)" },

@@ -23,6 +23,13 @@ bool bi_expect_models(Plan *p, const Builtin *bi, Value v, SrcSpan at, const Ten
  * bigger vocabulary) and is then cropped to it, top-left. */
 bool bi_expect_models_cropped(Plan *p, const Builtin *bi, Value v, SrcSpan at,
                               const TensorSet *first, const char *first_label);
+/* The signature of a merge of models[0..k) (mergekit's rectify_embed_sizes):
+ * every model must have each tensor of the first with the same shape, except
+ * 2-D embedding and head tensors, which may differ and are cropped to the
+ * smallest rows and columns when embed_min is set. Returns the first model's
+ * set, or a new one with the cropped shapes; NULL after reporting an error. */
+const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, size_t k,
+                               SrcSpan at, bool embed_min);
 bool bi_is_number_like(Value v);
 /* none, one number for all models, or a list parallel to the models. */
 bool bi_expect_per_model(Plan *p, Value v, size_t n_models, SrcSpan at, const char *pname);
@@ -43,6 +50,20 @@ const Tensor *bi_crop_to(Exec *x, const Node *n, const Tensor *t, const Shape *s
 /* The float data of a forced list of same-shaped tensors; *first is the
  * list's first tensor (a pass-through tensor when it has no float data). */
 const float **bi_tensor_data(Exec *x, const Node *n, Value list, const Tensor **first);
+
+/* ---- merge methods -------------------------------------------------------- */
+
+/* The shape node n produces for the current tensor (its signature's). */
+const Shape *bi_out_shape(Exec *x, const Node *n, const Tensor *fallback);
+/* The float data of k forced tensors, each cropped to shape (embeddings of
+ * different vocabulary sizes); NULL after recording a failure. */
+const float **bi_gather(Exec *x, const Node *n, const Value *vals, size_t k, const Shape *shape);
+/* A forced list argument's items (k set to their number). */
+const Value *bi_items_of(Value v, size_t *k);
+/* Plan-time check of a list of models, with the base first when it is a
+ * model: the result's signature, or NULL after reporting an error. */
+const TensorSet *bi_plan_models(Plan *p, const Builtin *bi, Value base, Value list, SrcSpan at,
+                                bool embed_min, size_t min_models, size_t max_models);
 
 /* ---- the task-arithmetic family (builtins_merge.c) ------------------------ */
 
@@ -73,6 +94,14 @@ Value plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcS
 BI_DECLARE(linear)
 BI_DECLARE(slerp)
 BI_DECLARE(gta)
+BI_DECLARE(nuslerp)
+BI_DECLARE(multislerp)
+BI_DECLARE(karcher)
+BI_DECLARE(model_stock)
+BI_DECLARE(nearswap)
+BI_DECLARE(sce)
+BI_DECLARE(ram)
+BI_DECLARE(arcee_fusion)
 BI_DECLARE(gradient)
 BI_DECLARE(layers)
 BI_DECLARE(stack)

@@ -133,6 +133,7 @@ size_t gta_trim_magnitude(float *d, size_t n, size_t row_len, bool per_row, doub
                           float *scratch) {
     if (density >= 1) return n;
     if (!per_row) return keep_top_k(d, n, count_of(density, n), scratch);
+    if (n == 0) return 0;
     assert(row_len > 0 && n % row_len == 0);
     size_t kept = 0, k = count_of(density, row_len);
     for (size_t off = 0; off < n; off += row_len) kept += keep_top_k(d + off, row_len, k, scratch);
@@ -292,6 +293,7 @@ size_t gta_drop_della(float *d, size_t n, size_t row_len, double density, double
         return 0;
     }
     if (!(0 < density - epsilon && density + epsilon < 1)) return (size_t)-1;
+    if (n == 0) return 0;
     assert(row_len > 0 && n % row_len == 0 && row_len <= UINT32_MAX);
     int depth = 0;
     for (size_t m = row_len; m > 1; m >>= 1) depth += 2;

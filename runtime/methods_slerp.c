@@ -33,12 +33,19 @@ static size_t min_size(size_t a, size_t b) {
  * this dot product and these squared norms. */
 static void nuslerp_coef(double dot, double ss0, double ss1, double t, double *c0,
                          double *c1) {
-    double n0 = sqrt(ss0), n1 = sqrt(ss1);
-    /* mergekit divides each vector by max(|v|, 1e-7) before the dot, so a
-     * zero vector has cos 0 (theta = pi/2), not the lerp. */
-    if (n0 < 1e-7) n0 = 1e-7;
-    if (n1 < 1e-7) n1 = 1e-7;
-    double theta = acos(clamp1(dot / (n0 * n1)));
+    double n0 = sqrt(ss0), n1 = sqrt(ss1), den;
+    if (n0 < 1e-7 || n1 < 1e-7) {
+        /* mergekit divides each vector by max(|v|, 1e-7) before the dot,
+         * so a zero vector has cos 0 (theta = pi/2), not the lerp. */
+        den = (n0 < 1e-7 ? 1e-7 : n0) * (n1 < 1e-7 ? 1e-7 : n1);
+    } else {
+        /* sqrt(ss0 ss1) rather than n0 n1: for v1 = +-2^j v0 it is exactly
+         * |dot|, so cos is exactly +-1 and the lerp is taken. n0 n1 can land
+         * an ulp off, which puts |sin theta| near 1.5e-8, just above the
+         * 1e-8 cutoff; for antiparallel vectors the two branches differ. */
+        den = sqrt(ss0 * ss1);
+    }
+    double theta = acos(clamp1(dot / den));
     double s = sin(theta);
     if (fabs(s) < 1e-8) {
         *c0 = 1 - t;

@@ -598,7 +598,9 @@ static void report_model(Run *run, size_t i) {
                    (long long)st->off_scale.n, (long long)st->kept, st->off_scale.first);
     }
     if (s->enabled[CK_SINGLE]) {
-        if (!st->multi_scale.n)
+        if (!st->scaled_tensors)
+            result(run, true, "single_scale", "model %s no kept elements", name);
+        else if (!st->multi_scale.n)
             result(run, true, "single_scale", "model %s one scale in each of %lld tensors (largest |r-c| %.3g of its tolerance)",
                    name, (long long)st->scaled_tensors, st->worst_dev);
         else
@@ -606,7 +608,9 @@ static void report_model(Run *run, size_t i) {
                    (long long)st->multi_scale.n, (long long)st->scaled_tensors, st->multi_scale.first);
     }
     if (s->enabled[CK_SCALE]) {
-        if (!st->scale_wrong.n)
+        if (!st->scaled_tensors)
+            result(run, true, "scale_value", "model %s no kept elements, nothing to check", name);
+        else if (!st->scale_wrong.n)
             result(run, true, "scale_value", "model %s c = lambda*g*R in %lld tensors (largest relative error %.3g)", name,
                    (long long)st->scaled_tensors, st->worst_rel);
         else

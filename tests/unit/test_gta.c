@@ -179,6 +179,12 @@ static void test_trim_magnitude_edges(void) {
     /* The count is floor(density * n) in double: 0.29 * 100 = 28.999999999999996. */
     copy(d, orig, N);
     CHECK(gta_trim_magnitude(d, N, N, false, 0.29, s) == 28);
+    /* Empty tensors. */
+    CHECK(gta_trim_magnitude(d, 0, 0, true, 0.5, s) == 0);
+    CHECK(gta_trim_magnitude(d, 0, 0, false, 0.5, s) == 0);
+    uint32_t si[1];
+    CHECK(gta_trim_outliers(d, 0, 0.5, 0.1, s, si) == 0);
+    CHECK(gta_drop_della(d, 0, 0, 0.5, 0.1, 1, si) == 0);
 }
 
 static void test_trim_magnitude_vs_sort(void) {
