@@ -200,10 +200,8 @@ bool bi_expect_bool(Plan *p, Value v, SrcSpan at, const char *pname) {
 
 /* ---- exec helpers ---------------------------------------------------------------- */
 
-/* The i-th model's value of a forced per-model parameter, rounded to float32
- * as mergekit does before using weights. */
 bool bi_per_model_at(Exec *x, const Node *n, Value v, size_t i, double dflt, const char *pname,
-                         double *out) {
+                     double *out) {
     Value e = v.kind == V_LIST ? v.u.list->items[i] : v;
     if (e.kind == V_NONE) {
         *out = dflt;
@@ -213,7 +211,13 @@ bool bi_per_model_at(Exec *x, const Node *n, Value v, size_t i, double dflt, con
         exec_fail(x, n->span, "%s must be a number, found %s", pname, val_kind_name(e.kind));
         return false;
     }
-    *out = (double)(float)e.u.num;
+    *out = e.u.num;
+    return true;
+}
+
+bool bi_weight_at(Exec *x, const Node *n, Value v, size_t i, double *out) {
+    if (!bi_per_model_at(x, n, v, i, 1.0, "weights", out)) return false;
+    *out = (double)(float)*out;
     return true;
 }
 
@@ -446,6 +450,37 @@ static const Builtin table[] = {
     { .name = "arcee_fusion", .params = { "base", "model", "seed", NULL }, .n_required = 2,
       .plan = plan_arcee_fusion, .exec = exec_arcee_fusion,
       .signature = "arcee_fusion(base, model, seed=0)" },
+    { .name = "task_vectors", .params = { "base", "models", NULL }, .n_required = 2,
+      .plan = plan_task_vectors, .exec = NULL,
+      .signature = "task_vectors(base, models): the list [m - base for each model]" },
+    { .name = "prune_topk", .params = { "deltas", "density", "rescale", NULL }, .n_required = 2,
+      .plan = plan_sparsify, .exec = exec_sparsify,
+      .signature = "prune_topk(deltas, density, rescale=false): keep the largest-magnitude "
+                   "floor(density*n) entries (TIES trim)" },
+    { .name = "drop_random", .params = { "deltas", "density", "seed", "stream", "rescale", NULL },
+      .n_required = 2, .plan = plan_sparsify, .exec = exec_sparsify,
+      .signature = "drop_random(deltas, density, seed=0, stream=0, rescale=true): keep each entry "
+                   "with probability density (DARE)" },
+    { .name = "prune_outliers", .params = { "deltas", "density", "gamma", "rescale", NULL },
+      .n_required = 2, .plan = plan_sparsify, .exec = exec_sparsify,
+      .signature = "prune_outliers(deltas, density, gamma=0.01, rescale=false): drop the largest "
+                   "gamma and the smallest entries (breadcrumbs)" },
+    { .name = "drop_della",
+      .params = { "deltas", "density", "epsilon", "seed", "stream", "rescale", NULL }, .n_required = 2,
+      .plan = plan_sparsify, .exec = exec_sparsify,
+      .signature = "drop_della(deltas, density, epsilon=0.15, seed=0, stream=0, rescale=true): "
+                   "magnitude-ranked random drop (DELLA)" },
+    { .name = "elect_sign",
+      .params = { "deltas", "weights", "consensus", "weighted_election", NULL }, .n_required = 1,
+      .plan = plan_consensus, .exec = exec_consensus,
+      .signature = "elect_sign(deltas, weights=1, consensus=\"sum\", weighted_election=true): "
+                   "the TIES sign election as a model of +1/-1" },
+    { .name = "disjoint_merge",
+      .params = { "base", "deltas", "weights", "consensus", "normalize", "lambda", "weighted_election",
+                  "divisor", NULL }, .n_required = 2,
+      .plan = plan_consensus, .exec = exec_consensus,
+      .signature = "disjoint_merge(base, deltas, weights=1, consensus=\"sum\", normalize=true, "
+                   "lambda=1, weighted_election=true, divisor=\"weights\")" },
     { .name = "gradient", .params = { "values", NULL }, .n_required = 1,
       .plan = plan_gradient, .exec = exec_gradient,
       .signature = "gradient([v0, ..., vk]): piecewise linear in layer / (n_layers - 1)" },

@@ -38,9 +38,13 @@ bool bi_expect_bool(Plan *p, Value v, SrcSpan at, const char *pname);
 
 /* ---- exec stage: readers record a failure and return false ---------------- */
 
-/* Model i's value of a forced per-model parameter, rounded to float32. */
+/* Model i's value of a forced per-model parameter (dflt when none). */
 bool bi_per_model_at(Exec *x, const Node *n, Value v, size_t i, double dflt, const char *pname,
                      double *out);
+/* Model i's weight (default 1), rounded to float32 as mergekit builds its
+ * weight tensor in the compute dtype. Densities and the like stay double:
+ * mergekit computes its counts as int(density * n) in Python floats. */
+bool bi_weight_at(Exec *x, const Node *n, Value v, size_t i, double *out);
 bool bi_number_arg(Exec *x, const Node *n, Value v, const char *pname, double *out);
 bool bi_bool_arg(Exec *x, const Node *n, Value v, bool dflt, const char *pname, bool *out);
 Value bi_tensor_value(Tensor *t);
@@ -102,6 +106,9 @@ BI_DECLARE(nearswap)
 BI_DECLARE(sce)
 BI_DECLARE(ram)
 BI_DECLARE(arcee_fusion)
+BI_DECLARE(task_vectors)
+BI_DECLARE(sparsify)
+BI_DECLARE(consensus)
 BI_DECLARE(gradient)
 BI_DECLARE(layers)
 BI_DECLARE(stack)

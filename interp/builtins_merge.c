@@ -38,7 +38,7 @@ Value exec_linear(Exec *x, const Node *n, Value *args) {
     if (!w) return exec_fail(x, n->span, "out of memory");
     double sum = 0;
     for (size_t i = 0; i < k; i++) {
-        if (!bi_per_model_at(x, n, args[1], i, 1.0, "weights", &w[i])) return val_error();
+        if (!bi_weight_at(x, n, args[1], i, &w[i])) return val_error();
         sum += w[i];
     }
     if (normalize && sum == 0)
@@ -211,7 +211,7 @@ Value exec_gta(Exec *x, const Node *n, Value *args) {
     void *scratch = arena_alloc(x->arena, numel * (sizeof(float) + sizeof(uint32_t)) + 64);
     if (!w || !deltas || !scratch) return exec_fail(x, n->span, "out of memory");
     for (size_t i = 0; i < k; i++) {
-        if (!bi_per_model_at(x, n, arg(bi, args, "weights"), i, 1.0, "weights", &w[i])) return val_error();
+        if (!bi_weight_at(x, n, arg(bi, args, "weights"), i, &w[i])) return val_error();
         const Tensor *t = bi_crop_to(x, n, models->items[i].u.tensor, shape);
         if (!t) return val_error();
         if (!t->f) return exec_fail(x, n->span, "%s(): tensor '%s' is not a float tensor in model %zu",

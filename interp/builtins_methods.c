@@ -77,6 +77,7 @@ Value exec_nuslerp(Exec *x, const Node *n, Value *args) {
     if (!xs) return val_error();
     double w0, w1;
     bool flatten, row_wise;
+    /* mergekit takes t from the weights as Python floats (unrounded). */
     if (!bi_per_model_at(x, n, args[1], 0, 1.0, "weights", &w0) ||
         !bi_per_model_at(x, n, args[1], 1, 1.0, "weights", &w1) ||
         !bi_bool_arg(x, n, args[3], true, "nuslerp_flatten", &flatten) ||
@@ -127,7 +128,7 @@ Value exec_multislerp(Exec *x, const Node *n, Value *args) {
     bool normalize;
     if (!w) return exec_fail(x, n->span, "out of memory");
     for (size_t i = 0; i < k; i++)
-        if (!bi_per_model_at(x, n, args[1], i, 1.0, "weights", &w[i])) return val_error();
+        if (!bi_weight_at(x, n, args[1], i, &w[i])) return val_error();
     if (!bi_bool_arg(x, n, args[3], true, "normalize_weights", &normalize) ||
         !number_or(x, n, args[4], 1e-8, "eps", &eps))
         return val_error();

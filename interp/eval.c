@@ -11,12 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../runtime/hfnames.h"
 #include "builtins.h"
 #include "ops.h"
 #include "suggest.h"
+#include "syntax.h"
 
 #define PLAN_MAX_DEPTH 200
 
@@ -35,6 +38,8 @@ void plan_init(Plan *p, Diag *diag) {
 
 void plan_free(Plan *p) {
     for (size_t i = 0; i < p->n_ckpts; i++) ckpt_close(p->ckpts[i].ckpt);
+    for (size_t i = 0; i < p->n_modules; i++) src_free(p->modules[i].src);
+    free(p->modules);
     free(p->ckpts);
     free(p->saves);
     free(p->globals.items);
@@ -592,7 +597,7 @@ Value plan_eval(Plan *p, const Ast *expr) { return eval(p, &p->globals, expr); }
 
 /* ---- statements ---------------------------------------------------------------------- */
 
-static bool check_assignable(Plan *p, const char *name, SrcSpan at) {
+static bool check_assignable(Plan *p, Env *env, const char *name, SrcSpan at) {
     if (context_index(name) >= 0) {
         plan_error(p, at, "'%s' is the tensor context and cannot be assigned", name);
         return false;
@@ -601,7 +606,7 @@ static bool check_assignable(Plan *p, const char *name, SrcSpan at) {
         plan_error(p, at, "'%s' is a built-in function and cannot be assigned", name);
         return false;
     }
-    Binding *b = env_find_local(&p->globals, name);
+    Binding *b = env_find_local(env, name);
     if (b && !p->allow_rebind) {
         diag_error(p->diag, at, "'%s' is already defined", name);
         if (b->at.file) diag_note(p->diag, b->at, "'%s' was defined here", name);
@@ -625,18 +630,18 @@ static Value parse_override(Plan *p, const char *text) {
     return v;
 }
 
-static void exec_param(Plan *p, const Ast *s) {
+static void exec_param(Plan *p, Env *env, const Ast *s) {
     const char *name = s->u.bind.name;
-    if (!check_assignable(p, name, s->u.bind.name_span)) return;
-    Value def = eval(p, &p->globals, s->u.bind.value);
+    if (!check_assignable(p, env, name, s->u.bind.name_span)) return;
+    Value def = eval(p, env, s->u.bind.value);
     if (def.kind == V_ERROR) {
-        env_define(p, &p->globals, name, def, s->u.bind.name_span);
+        env_define(p, env, name, def, s->u.bind.name_span);
         return;
     }
     if (val_depends_on_tensor(def) || def.kind == V_FUNC || def.kind == V_BUILTIN) {
         plan_error(p, s->u.bind.value->span, "a param's default must be a constant, found %s",
                    val_kind_name(def.kind));
-        env_define(p, &p->globals, name, val_error(), s->u.bind.name_span);
+        env_define(p, env, name, val_error(), s->u.bind.name_span);
         return;
     }
     Value v = def;
@@ -651,42 +656,171 @@ static void exec_param(Plan *p, const Ast *s) {
             v = val_error();
         }
     }
-    env_define(p, &p->globals, name, v, s->u.bind.name_span);
+    env_define(p, env, name, v, s->u.bind.name_span);
 }
 
-static void exec_stmt(Plan *p, const Ast *s) {
+/* ---- imports ---------------------------------------------------------------------------
+ * `import "file.merge"` is relative to the importing file; `import name`
+ * looks for name.merge in $MERGELANG_PATH (':'-separated), then in the
+ * stdlib installed beside the binary (<bin>/../share/mergelang/stdlib) and
+ * in the source tree's (<bin>/../stdlib, for a binary in build/). A module
+ * runs once, in its own scope; its names are then bound in the importer,
+ * where a clash with another definition is an error. */
+
+static void exec_stmt(Plan *p, Env *env, const Ast *s);
+
+static bool readable_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+}
+
+/* Fills out with the module's path; returns false when it is not found,
+ * with the places searched in `searched`. */
+static bool find_module(const Ast *s, char *out, size_t n, char *searched, size_t sn) {
+    const char *target = s->u.import.target;
+    searched[0] = '\0';
+    if (s->u.import.is_path) {
+        const char *from = s->span.file ? s->span.file->path : "";
+        const char *slash = strrchr(from, '/');
+        int w = target[0] == '/' || !slash
+                    ? snprintf(out, n, "%s", target)
+                    : snprintf(out, n, "%.*s/%s", (int)(slash - from), from, target);
+        if (w < 0 || (size_t)w >= n) return false;
+        if (snprintf(searched, sn, "%s", out) >= (int)sn) searched[sn - 1] = '\0';
+        return readable_file(out);
+    }
+    char dirs[4096] = "";
+    const char *env_path = getenv("MERGELANG_PATH");
+    if (env_path && *env_path) snprintf(dirs, sizeof dirs, "%s", env_path);
+    size_t user_len = strlen(dirs);
+    char exe[2048];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';
+        size_t used = strlen(dirs);
+        int w = snprintf(dirs + used, sizeof dirs - used, "%s%s/../share/mergelang/stdlib:%s/../stdlib",
+                         used ? ":" : "", exe, exe);
+        if (w < 0 || (size_t)w >= sizeof dirs - used) dirs[used] = '\0';
+    }
+    for (char *dir = dirs; dir && *dir;) {
+        char *colon = strchr(dir, ':');
+        if (colon) *colon = '\0';
+        snprintf(out, n, "%s/%s.merge", dir, target);
+        if (readable_file(out)) return true;
+        dir = colon ? colon + 1 : NULL;
+    }
+    /* Name the places without the binary's absolute folder, so the message
+     * reads the same on every machine. */
+    snprintf(searched, sn, "%s%.*s%sthe stdlib beside the binary (<bin>/../share/mergelang/stdlib, <bin>/../stdlib)",
+             user_len ? "MERGELANG_PATH (" : "", (int)user_len, env_path ? env_path : "",
+             user_len ? ") and " : "");
+    return false;
+}
+
+static void exec_import(Plan *p, Env *env, const Ast *s) {
+    char path[4096], searched[2048], real[PATH_MAX];
+    if (!find_module(s, path, sizeof path, searched, sizeof searched)) {
+        if (s->u.import.is_path) {
+            plan_error(p, s->span, "cannot import '%s': no readable file at %s", s->u.import.target,
+                       searched);
+        } else {
+            diag_error(p->diag, s->span, "no module named '%s'", s->u.import.target);
+            diag_hint(p->diag, "searched %s", searched);
+        }
+        return;
+    }
+    if (!realpath(path, real)) snprintf(real, sizeof real, "%s", path);
+    Module *m = NULL;
+    for (size_t i = 0; i < p->n_modules; i++)
+        if (strcmp(p->modules[i].path, real) == 0) m = &p->modules[i];
+    if (m && !m->done) {
+        diag_error(p->diag, s->span, "import cycle: '%s' is already being imported", path);
+        diag_hint(p->diag, "a module cannot import, directly or not, a module that imports it");
+        return;
+    }
+    if (!m) {
+        if (p->n_modules == p->cap_modules) {
+            size_t cap = p->cap_modules ? p->cap_modules * 2 : 4;
+            Module *mm = realloc(p->modules, cap * sizeof *mm);
+            if (!mm) {
+                plan_error(p, s->span, "out of memory");
+                return;
+            }
+            p->modules = mm;
+            p->cap_modules = cap;
+        }
+        size_t idx = p->n_modules++;
+        m = &p->modules[idx];
+        memset(m, 0, sizeof *m);
+        m->path = arena_strdup(&p->arena, real);
+        m->src = src_load(path);
+        if (!m->src) {
+            plan_error(p, s->span, "cannot read '%s': %s", path, strerror(errno));
+            m->done = true;
+            m->failed = true;
+            return;
+        }
+        Ast *prog = syn_parse(m->src, &p->arena, p->diag);
+        m->env = plan_alloc(p, sizeof *m->env);
+        int before = p->diag->n_errors;
+        if (prog) {
+            for (size_t i = 0; i < prog->u.list.n; i++) exec_stmt(p, m->env, prog->u.list.items[i]);
+        }
+        /* exec_stmt may have grown p->modules: find the record again. */
+        m = &p->modules[idx];
+        m->done = true;
+        m->failed = !prog || p->diag->n_errors > before;
+    }
+    if (m->failed) {
+        diag_note(p->diag, s->span, "in the module imported here");
+        return;
+    }
+    for (size_t i = 0; i < m->env->n; i++) {
+        const Binding *b = &m->env->items[i];
+        Binding *old = env_find_local(env, b->name);
+        if (old && memcmp(&old->value, &b->value, sizeof b->value) == 0) continue;
+        if (old || builtin_find(b->name) || context_index(b->name) >= 0) {
+            diag_error(p->diag, s->span, "importing '%s' would redefine '%s'", s->u.import.target, b->name);
+            if (old && old->at.file) diag_note(p->diag, old->at, "'%s' is defined here", b->name);
+            continue;
+        }
+        env_define(p, env, b->name, b->value, b->at);
+    }
+}
+
+static void exec_stmt(Plan *p, Env *env, const Ast *s) {
     p->depth_reported = false;
     switch (s->kind) {
     case AST_ASSIGN: {
-        if (!check_assignable(p, s->u.bind.name, s->u.bind.name_span)) {
-            (void)eval(p, &p->globals, s->u.bind.value);
+        if (!check_assignable(p, env, s->u.bind.name, s->u.bind.name_span)) {
+            (void)eval(p, env, s->u.bind.value);
             return;
         }
-        Value v = eval(p, &p->globals, s->u.bind.value);
-        env_define(p, &p->globals, s->u.bind.name, v, s->u.bind.name_span);
+        Value v = eval(p, env, s->u.bind.value);
+        env_define(p, env, s->u.bind.name, v, s->u.bind.name_span);
         return;
     }
-    case AST_PARAM: exec_param(p, s); return;
+    case AST_PARAM: exec_param(p, env, s); return;
     case AST_DEF: {
-        if (!check_assignable(p, s->u.def.name, s->u.def.name_span)) return;
+        if (!check_assignable(p, env, s->u.def.name, s->u.def.name_span)) return;
         Closure *c = plan_alloc(p, sizeof *c);
         c->def = s;
-        c->env = &p->globals;
+        c->env = env;
         Value v = { .kind = V_FUNC, .u.func = c };
-        env_define(p, &p->globals, s->u.def.name, v, s->u.def.name_span);
+        env_define(p, env, s->u.def.name, v, s->u.def.name_span);
         return;
     }
-    case AST_IMPORT:
-        plan_error(p, s->span, "import is not supported yet");
-        return;
-    case AST_EXPR_STMT: (void)eval(p, &p->globals, s->u.op.a); return;
+    case AST_IMPORT: exec_import(p, env, s); return;
+    case AST_EXPR_STMT: (void)eval(p, env, s->u.op.a); return;
     default: plan_error(p, s->span, "unexpected statement"); return;
     }
 }
 
 int plan_program(Plan *p, const Ast *program) {
     int before = p->diag->n_errors;
-    for (size_t i = 0; i < program->u.list.n; i++) exec_stmt(p, program->u.list.items[i]);
+    for (size_t i = 0; i < program->u.list.n; i++) exec_stmt(p, &p->globals, program->u.list.items[i]);
     for (size_t i = 0; i < p->n_overrides; i++) {
         if (p->overrides[i].used) continue;
         char declared[512] = "";

@@ -61,6 +61,14 @@ typedef struct OpenCkpt {
     Node *node;
 } OpenCkpt;
 
+/* An imported module: parsed and run once, in its own scope. */
+typedef struct Module {
+    const char *path;          /* real path, the identity of the module */
+    SrcFile *src;              /* kept for diagnostics that point into it */
+    Env *env;                  /* its top-level bindings */
+    bool done, failed;
+} Module;
+
 typedef struct Plan {
     Arena arena;               /* everything the plan stage allocates */
     Diag *diag;
@@ -71,6 +79,8 @@ typedef struct Plan {
     size_t n_ckpts, cap_ckpts;
     SaveRequest *saves;
     size_t n_saves, cap_saves;
+    Module *modules;
+    size_t n_modules, cap_modules;
     Override *overrides;
     size_t n_overrides;
     bool overwrite;            /* --force: replace existing output folders */

@@ -8,9 +8,9 @@
  * GROUP at a time with those scalars on the stack, since kernels take no
  * per-model scratch.
  *
- * Selections (sce's top-k, arcee_fusion's quantiles) use an O(n) expected
- * quickselect with a heapsort fallback, ordering floats by their bits so
- * that NaN and -0 have a fixed place and no input can upset the loop. */
+ * Selections (sce's top-k, arcee_fusion's quantiles) are radix selects on
+ * the bits of the floats: O(n) for any input, and NaN and -0 have a fixed
+ * place in the order. */
 #include "methods.h"
 
 #include <math.h>
@@ -34,57 +34,30 @@ static uint32_t fkey(float f) {
     return (u & 0x80000000u) ? ~u : u | 0x80000000u;
 }
 
-static void fswap(float *a, size_t i, size_t j) {
-    float t = a[i];
-    a[i] = a[j];
-    a[j] = t;
+static float key_float(uint32_t k) {
+    uint32_t u = (k & 0x80000000u) ? k & 0x7fffffffu : ~k;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
 }
 
-static void sift_down(float *a, size_t root, size_t len) {
-    for (;;) {
-        size_t c = 2 * root + 1;
-        if (c >= len) return;
-        if (c + 1 < len && fkey(a[c + 1]) > fkey(a[c])) c++;
-        if (fkey(a[root]) >= fkey(a[c])) return;
-        fswap(a, root, c);
-        root = c;
-    }
-}
-
-static void heap_sort(float *a, size_t len) {
-    for (size_t i = len / 2; i-- > 0;) sift_down(a, i, len);
-    for (size_t end = len; end > 1; end--) {
-        fswap(a, 0, end - 1);
-        sift_down(a, 0, end - 1);
-    }
-}
-
-/* Rearranges a[0..len) so that a[nth] holds the element of rank nth in
- * ascending fkey order, with nothing larger before it and nothing smaller
- * after it. Three-way partitions keep runs of equal values linear; after
- * 2 log2(len) rounds the rest is heap-sorted, bounding the worst case. */
-static void select_nth(float *a, size_t len, size_t nth) {
-    size_t lo = 0, hi = len, budget = 2;
-    for (size_t m = len; m > 1; m >>= 1) budget += 2;
-    while (hi - lo > 1) {
-        if (budget-- == 0) {
-            heap_sort(a + lo, hi - lo);
-            return;
+/* The key of the element of rank `rank` (0 = smallest) of a[0..len), by
+ * fkey order: a radix select, one byte of the key per pass, so four passes
+ * whatever the data, and `a` is left as it is. */
+static uint32_t kth_key(const float *a, size_t len, size_t rank) {
+    uint32_t prefix = 0, fixed = 0;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        size_t hist[256] = { 0 };
+        for (size_t j = 0; j < len; j++) {
+            uint32_t k = fkey(a[j]);
+            if ((k & fixed) == prefix) hist[(k >> shift) & 0xffu]++;
         }
-        uint32_t k0 = fkey(a[lo]), k1 = fkey(a[lo + (hi - lo) / 2]), k2 = fkey(a[hi - 1]);
-        uint32_t p = k0 < k1 ? (k1 < k2 ? k1 : k0 < k2 ? k2 : k0)
-                             : (k0 < k2 ? k0 : k1 < k2 ? k2 : k1);
-        size_t lt = lo, i = lo, gt = hi;
-        while (i < gt) {
-            uint32_t k = fkey(a[i]);
-            if (k < p) fswap(a, lt++, i++);
-            else if (k > p) fswap(a, i, --gt);
-            else i++;
-        }
-        if (nth < lt) hi = lt;
-        else if (nth >= gt) lo = gt;
-        else return;
+        uint32_t d = 0;
+        while (d < 255 && rank >= hist[d]) rank -= hist[d++];
+        prefix |= d << shift;
+        fixed |= 0xffu << shift;
     }
+    return prefix;
 }
 
 /* ---- model_stock ---------------------------------------------------------- */
@@ -159,35 +132,40 @@ enum { SCE_KEEP = 1, SCE_PLUS = 2 };
 
 /* Marks the k positions of largest variance with SCE_KEEP. Among equal
  * variances at the cutoff the lower index wins, a stable rule where
- * torch.topk leaves the choice to its implementation. */
+ * torch.topk leaves the choice to its implementation. var: n floats. */
 static void sce_select(const float *base, const float *const *xs, size_t k, size_t n,
-                       double select_topk, float *vals, uint32_t *keys, uint8_t *mask) {
+                       double select_topk, float *var, uint8_t *mask) {
     memset(mask, 0, n);
     if (select_topk <= 0) return;
     size_t nz = 0;
     for (size_t j = 0; j < n; j++) {
-        double mean = 0, var = 0;
+        double mean = 0, v = 0;
         for (size_t i = 0; i < k; i++) mean += (double)(xs[i][j] - base[j]);
         mean /= (double)k;
         for (size_t i = 0; i < k; i++) {
             double d = (double)(xs[i][j] - base[j]) - mean;
-            var += d * d;
+            v += d * d;
         }
-        float v = (float)(var / (double)k);
-        keys[j] = fkey(v);
-        if (v != 0) vals[nz++] = v;
+        var[j] = (float)(v / (double)k);
+        nz += var[j] != 0;
     }
     size_t top = (size_t)floor((double)nz * select_topk);
     if (top == 0) return;
     if (top > nz) top = nz;
-    select_nth(vals, nz, nz - top);
-    uint32_t cut = fkey(vals[nz - top]);
+    /* Variances are >= +0, so the zero ones rank lowest and the cut, of
+     * rank n - top >= n - nz, is never zero. */
+    uint32_t cut = kth_key(var, n, n - top);
     size_t above = 0;
-    for (size_t j = 0; j < n; j++) above += keys[j] > cut;
+    for (size_t j = 0; j < n; j++) above += fkey(var[j]) > cut;
     size_t at_cut = top - above;
     for (size_t j = 0; j < n; j++) {
-        if (keys[j] > cut) mask[j] = SCE_KEEP;
-        else if (keys[j] == cut && at_cut > 0) { mask[j] = SCE_KEEP; at_cut--; }
+        uint32_t key = fkey(var[j]);
+        if (key > cut) {
+            mask[j] = SCE_KEEP;
+        } else if (key == cut && at_cut > 0) {
+            mask[j] = SCE_KEEP;
+            at_cut--;
+        }
     }
 }
 
@@ -212,7 +190,7 @@ void meth_sce(const float *base, const float *const *xs, size_t k, size_t n, dou
         memcpy(out, base, n * sizeof *out);
         return;
     }
-    if (select_topk < 1) sce_select(base, xs, k, n, select_topk, scratch_f, scratch_idx, mask);
+    if (select_topk < 1) sce_select(base, xs, k, n, select_topk, scratch_f, mask);
     else memset(mask, SCE_KEEP, n);
 
     /* TIES "sum" election on the unweighted (selected) task vectors. */
@@ -339,21 +317,17 @@ void meth_arcee_fusion(const float *base, const float *x, size_t n_rows, size_t 
     size_t m = n;
     if (n > QUANTILE_SAMPLE) {
         m = QUANTILE_SAMPLE;
-        for (size_t i = 0; i < m; i++)
-            fswap(s, i, i + (size_t)(rng_bits(stream, i) % (uint64_t)(n - i)));
+        for (size_t i = 0; i < m; i++) {
+            size_t p = i + (size_t)(rng_bits(stream, i) % (uint64_t)(n - i));
+            float t = s[i];
+            s[i] = s[p];
+            s[p] = t;
+        }
     }
-    /* Indices floor(q (m-1)) for q = 1/4, 1/2, 3/4, exact in integers. */
-    size_t i1 = (m - 1) / 4, i2 = (m - 1) / 2, i3 = 3 * (m - 1) / 4;
-    select_nth(s, m, i2);
-    float med = s[i2], q1 = med, q3 = med;
-    if (i1 < i2) {
-        select_nth(s, i2, i1);
-        q1 = s[i1];
-    }
-    if (i3 > i2) {
-        select_nth(s + i2 + 1, m - i2 - 1, i3 - i2 - 1);
-        q3 = s[i3];
-    }
+    /* Ranks floor(q (m-1)) for q = 1/4, 1/2, 3/4, exact in integers. */
+    float q1 = key_float(kth_key(s, m, (m - 1) / 4));
+    float med = key_float(kth_key(s, m, (m - 1) / 2));
+    float q3 = key_float(kth_key(s, m, 3 * (m - 1) / 4));
     /* float32 arithmetic, as torch forms the threshold. */
     float thr = med + 1.5f * (q3 - q1);
     for (size_t j = 0; j < n; j++) {
