@@ -49,7 +49,7 @@ bool bi_check_compatible(Plan *p, const Builtin *bi, const TensorSet *first, Val
                        shape_format(&b->shape, sb, sizeof sb), label);
         }
     }
-    if (bad > 1) diag_hint(p->diag, "%zu more tensors disagree", bad - 1);
+    plan_hint_more_tensors(p, bad);
     return bad == 0;
 }
 
@@ -111,7 +111,7 @@ bool bi_expect_models_cropped(Plan *p, const Builtin *bi, Value v, SrcSpan at,
                            bi->name, a->name, shape_format(&a->shape, sa, sizeof sa), first_label,
                            shape_format(&b->shape, sb, sizeof sb), i + 1);
         }
-        if (bad > 1) diag_hint(p->diag, "%zu more tensors disagree", bad - 1);
+        plan_hint_more_tensors(p, bad);
         if (bad) return false;
     }
     return true;
@@ -149,7 +149,7 @@ const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, 
                            bi->name, a->name, shape_format(&a->shape, sa, sizeof sa),
                            shape_format(&b->shape, sb, sizeof sb), i + 1);
         }
-        if (bad > 1) diag_hint(p->diag, "%zu more tensors disagree", bad - 1);
+        plan_hint_more_tensors(p, bad);
         if (bad) return NULL;
     }
     if (!items) return first;
@@ -331,8 +331,16 @@ const Value *bi_items_of(Value v, size_t *k) {
  * the result's signature, or NULL after an error. */
 const TensorSet *bi_plan_models(Plan *p, const Builtin *bi, Value base, Value list, SrcSpan at,
                                     bool embed_min, size_t min_models, size_t max_models) {
-    if (!bi_expect_models(p, bi, list, at, NULL, NULL)) return NULL;
+    if (list.kind != V_LIST || list.u.list->n == 0)
+        return bi_expect_models(p, bi, list, at, NULL, NULL), NULL;
     size_t k = list.u.list->n;
+    for (size_t i = 0; i < k; i++) {
+        if (list.u.list->items[i].kind != V_MODEL) {
+            plan_error(p, at, "%s(): entry %zu of the list must be a model, found %s", bi->name, i + 1,
+                       val_kind_name(list.u.list->items[i].kind));
+            return NULL;
+        }
+    }
     if (k < min_models || k > max_models) {
         if (min_models == max_models)
             plan_error(p, at, "%s() takes exactly %zu models, found %zu", bi->name, min_models, k);

@@ -42,8 +42,7 @@ Value exec_linear(Exec *x, const Node *n, Value *args) {
         sum += w[i];
     }
     if (normalize && sum == 0)
-        return exec_fail(x, n->span, "linear(): the weights sum to zero for tensor '%s', so they cannot be normalized",
-                         x->out->name);
+        return exec_fail(x, n->span, "linear(): the weights sum to zero, so they cannot be normalized");
     Tensor *r = exec_new_tensor(x, shape, first->dtype, n->span);
     if (!r) return val_error();
     kern_weighted_sum(xs, w, k, normalize ? sum : 1.0, r->f, (size_t)r->numel);

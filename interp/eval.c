@@ -66,6 +66,11 @@ Value plan_error(Plan *p, SrcSpan at, const char *fmt, ...) {
     return val_error();
 }
 
+void plan_hint_more_tensors(Plan *p, size_t bad) {
+    if (bad == 2) diag_hint(p->diag, "1 more tensor disagrees");
+    else if (bad > 2) diag_hint(p->diag, "%zu more tensors disagree", bad - 1);
+}
+
 Node *plan_new_node(Plan *p, NodeKind kind, SrcSpan span) {
     Node *n = plan_alloc(p, sizeof *n);
     n->kind = kind;
@@ -241,7 +246,7 @@ static bool check_same_tensors(Plan *p, const TensorSet *a, const TensorSet *b, 
                        shape_format(&tb->shape, sb, sizeof sb));
         }
     }
-    if (bad > 1) diag_hint(p->diag, "%zu more tensors disagree", bad - 1);
+    plan_hint_more_tensors(p, bad);
     return bad == 0;
 }
 

@@ -102,6 +102,9 @@ void *plan_alloc(Plan *p, size_t size);
 /* Reports an error located at `at`; returns V_ERROR. */
 Value plan_error(Plan *p, SrcSpan at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* After reporting the first of `bad` disagreeing tensors: a hint that counts
+ * the others, so one mismatch does not print a hundred errors. */
+void plan_hint_more_tensors(Plan *p, size_t bad);
 /* Opens (once per path) a checkpoint and returns its source node. */
 Value plan_open_model(Plan *p, const char *path, SrcSpan at);
 

@@ -107,46 +107,52 @@ void meth_nuslerp(const float *v0, const float *v1, size_t n_rows, size_t row_le
 
 /* ---- shared by multislerp and karcher ----------------------------------- */
 
-static double delta(const float *v, const float *base, size_t j) {
-    /* The task vector is rounded to float32 first, as mergekit subtracts
+/* Units are rounded to float32 as mergekit materializes them in the tensor
+ * dtype. This also keeps opposite inputs exactly opposite (unit(-v) =
+ * -unit(v)), so antipodal sets cancel exactly, as they do in mergekit. */
+static double unit(const float *v, const float *base, double inv, size_t j) {
+    /* The task vector is rounded to float32 first too: mergekit subtracts
      * the base in the tensor dtype. */
-    return base ? (double)(v[j] - base[j]) : (double)v[j];
+    float d = base ? v[j] - base[j] : v[j];
+    return (float)(d * inv);
 }
 
-/* Squared norm of v - base and its dot with ref (ref may be NULL). */
-static void norm_dot(const float *v, const float *base, const float *ref, size_t n, double *ss,
-                     double *dot) {
-    double s = 0, d = 0;
+static double norm_of(const float *v, const float *base, size_t n) {
+    double s = 0;
     for (size_t j = 0; j < n; j++) {
-        double x = delta(v, base, j);
-        s += x * x;
-        if (ref) d += x * ref[j];
+        double d = base ? v[j] - base[j] : v[j];
+        s += d * d;
     }
-    *ss = s;
-    *dot = d;
+    return sqrt(s);
 }
 
-/* acc[j] = (first ? 0 : acc[j]) + sum_q (a[q] * (vs[q][j] - base[j]) - e[q] * ref[j] / ref_norm)
- * over gn models: the weighted sum of the units, each minus its component
- * along the unit vector ref / ref_norm (e NULL: no such term). */
-static void accumulate(float *acc, bool first, const float *const *vs, size_t gn,
-                       const float *base, const double *a, const double *e, const float *ref,
-                       double ref_norm, size_t n) {
-    for (size_t j = 0; j < n; j++) {
-        double s = first ? 0 : acc[j];
-        double r = e ? ref[j] / ref_norm : 0;
-        for (size_t q = 0; q < gn; q++) {
-            s += a[q] * delta(vs[q], base, j);
-            if (e) s -= e[q] * r;
-        }
-        acc[j] = (float)s;
-    }
+static double unit_dot(const float *v, const float *base, double inv, const float *ref,
+                       size_t n) {
+    double s = 0;
+    for (size_t j = 0; j < n; j++) s += unit(v, base, inv, j) * ref[j];
+    return s;
 }
 
 static double sumsq(const float *v, size_t n) {
     double s = 0;
     for (size_t j = 0; j < n; j++) s += (double)v[j] * v[j];
     return s;
+}
+
+/* acc[j] = (first ? 0 : acc[j]) + sum_q w[q] (u_q[j] - dot[q] ref[j] / ref_norm)
+ * over gn models, u_q = (vs[q] - base) * inv[q]: a weighted sum of units,
+ * each minus its component along the unit vector ref / ref_norm (dot NULL:
+ * no such term). */
+static void accumulate(float *acc, bool first, const float *const *vs, size_t gn,
+                       const float *base, const double *w, const double *inv,
+                       const double *dot, const float *ref, double ref_norm, size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        double s = first ? 0 : acc[j];
+        double r = dot ? ref[j] / ref_norm : 0;
+        for (size_t q = 0; q < gn; q++)
+            s += w[q] * (unit(vs[q], base, inv[q], j) - (dot ? dot[q] * r : 0));
+        acc[j] = (float)s;
+    }
 }
 
 /* ---- multislerp ----------------------------------------------------------- */
@@ -172,15 +178,14 @@ int meth_multislerp(const float *const *vs, const double *w, size_t k, const flo
     double avg_norm = 0;
     for (size_t g = 0; g < k; g += GROUP) {
         size_t gn = min_size(GROUP, k - g);
-        double a[GROUP];
+        double wq[GROUP], inv[GROUP];
         for (size_t q = 0; q < gn; q++) {
-            double ss, unused;
-            norm_dot(vs[g + q], base, NULL, n, &ss, &unused);
-            double wq = w[g + q] * wscale;
-            a[q] = wq / (sqrt(ss) + eps);
-            avg_norm += wq * sqrt(ss);
+            double nrm = norm_of(vs[g + q], base, n);
+            wq[q] = w[g + q] * wscale;
+            inv[q] = 1 / (nrm + eps);
+            avg_norm += wq[q] * nrm;
         }
-        accumulate(mean, g == 0, vs + g, gn, base, a, NULL, NULL, 1, n);
+        accumulate(mean, g == 0, vs + g, gn, base, wq, inv, NULL, NULL, 1, n);
     }
     double mean_norm = sqrt(sumsq(mean, n));
     if (mean_norm < eps) {
@@ -191,7 +196,9 @@ int meth_multislerp(const float *const *vs, const double *w, size_t k, const flo
         }
         double w0 = w[0] * wscale, w1 = w[1] * wscale;
         for (size_t j = 0; j < n; j++) {
-            double r = w0 * delta(vs[0], base, j) + w1 * delta(vs[1], base, j);
+            float d0 = base ? vs[0][j] - base[j] : vs[0][j];
+            float d1 = base ? vs[1][j] - base[j] : vs[1][j];
+            double r = w0 * d0 + w1 * d1;
             out[j] = (float)(base ? r + base[j] : r);
         }
         return 0;
@@ -200,15 +207,13 @@ int meth_multislerp(const float *const *vs, const double *w, size_t k, const flo
     /* Tangent space at m = mean / |mean|: T = sum_i w_i (u_i - (u_i . m) m). */
     for (size_t g = 0; g < k; g += GROUP) {
         size_t gn = min_size(GROUP, k - g);
-        double a[GROUP], e[GROUP];
+        double wq[GROUP], inv[GROUP], dot[GROUP];
         for (size_t q = 0; q < gn; q++) {
-            double ss, dm;
-            norm_dot(vs[g + q], base, mean, n, &ss, &dm);
-            double wq = w[g + q] * wscale, inv = 1 / (sqrt(ss) + eps);
-            a[q] = wq * inv;
-            e[q] = wq * (dm * inv / mean_norm);
+            wq[q] = w[g + q] * wscale;
+            inv[q] = 1 / (norm_of(vs[g + q], base, n) + eps);
+            dot[q] = unit_dot(vs[g + q], base, inv[q], mean, n) / mean_norm;
         }
-        accumulate(tang, g == 0, vs + g, gn, base, a, e, mean, mean_norm, n);
+        accumulate(tang, g == 0, vs + g, gn, base, wq, inv, dot, mean, mean_norm, n);
     }
 
     /* Exponential map back to the sphere, then the weighted mean norm. */
@@ -232,11 +237,11 @@ void meth_karcher(const float *const *vs, size_t k, size_t n, int max_iter, doub
     }
     /* Models with norm <= tol drop out of the iteration; the others share
      * alpha = 1/n_valid. The output scale still uses 1/k over all models. */
-    double alpha_all = 1.0 / (double)k, scale = 0;
+    double scale = 0;
     size_t n_valid = 0, first_valid = 0;
     for (size_t i = 0; i < k; i++) {
-        double nrm = sqrt(sumsq(vs[i], n));
-        scale += alpha_all * nrm;
+        double nrm = norm_of(vs[i], NULL, n);
+        scale += nrm / (double)k;
         if (nrm > tol) {
             if (n_valid == 0) first_valid = i;
             n_valid++;
@@ -251,21 +256,21 @@ void meth_karcher(const float *const *vs, size_t k, size_t n, int max_iter, doub
 
     /* Start at the normalized mean of the units (the first unit if that
      * mean is shorter than tol). */
-    bool first = true;
     for (size_t g = 0; g < k; g += GROUP) {
         size_t gn = min_size(GROUP, k - g);
-        double a[GROUP];
+        double wq[GROUP], inv[GROUP];
         for (size_t q = 0; q < gn; q++) {
-            double nrm = sqrt(sumsq(vs[g + q], n));
-            a[q] = nrm > tol ? alpha / nrm : 0;
+            double nrm = norm_of(vs[g + q], NULL, n);
+            bool valid = nrm > tol;
+            wq[q] = valid ? alpha : 0;
+            inv[q] = valid ? 1 / nrm : 0;
         }
-        accumulate(mean, first, vs + g, gn, NULL, a, NULL, NULL, 1, n);
-        first = false;
+        accumulate(mean, g == 0, vs + g, gn, NULL, wq, inv, NULL, NULL, 1, n);
     }
     double mn = sqrt(sumsq(mean, n));
     if (mn < tol) {
-        double nrm = sqrt(sumsq(vs[first_valid], n));
-        for (size_t j = 0; j < n; j++) mean[j] = (float)(vs[first_valid][j] / nrm);
+        double inv = 1 / norm_of(vs[first_valid], NULL, n);
+        for (size_t j = 0; j < n; j++) mean[j] = (float)unit(vs[first_valid], NULL, inv, j);
     } else {
         for (size_t j = 0; j < n; j++) mean[j] = (float)(mean[j] / mn);
     }
@@ -275,20 +280,19 @@ void meth_karcher(const float *const *vs, size_t k, size_t n, int max_iter, doub
          * the units at least tol away from u. */
         for (size_t g = 0; g < k; g += GROUP) {
             size_t gn = min_size(GROUP, k - g);
-            double a[GROUP], e[GROUP];
+            double wq[GROUP], inv[GROUP], dot[GROUP];
             for (size_t q = 0; q < gn; q++) {
-                double ss, dm;
-                norm_dot(vs[g + q], NULL, mean, n, &ss, &dm);
-                double nrm = sqrt(ss);
-                a[q] = e[q] = 0;
+                double nrm = norm_of(vs[g + q], NULL, n);
+                wq[q] = inv[q] = dot[q] = 0;
                 if (!(nrm > tol)) continue;
-                double c = clamp1(dm / nrm), theta = acos(c);
+                double c = clamp1(unit_dot(vs[g + q], NULL, 1 / nrm, mean, n));
+                double theta = acos(c);
                 if (theta < tol) continue;
-                double f = alpha * theta / sin(theta);
-                a[q] = f / nrm;
-                e[q] = f * c;
+                wq[q] = alpha * theta / sin(theta);
+                inv[q] = 1 / nrm;
+                dot[q] = c;
             }
-            accumulate(tang, g == 0, vs + g, gn, NULL, a, e, mean, 1, n);
+            accumulate(tang, g == 0, vs + g, gn, NULL, wq, inv, dot, mean, 1, n);
         }
         double tn = sqrt(sumsq(tang, n));
         if (tn < tol) break;

@@ -64,6 +64,7 @@ make_models() {
     "$B/mkmodel" "$M/ft1-bf16-sharded" --seed 2 --finetune-of 1 --delta 0.01 --dtype bfloat16 --shard 20KB &&
     "$B/mkmodel" "$M/wide" --seed 4 --hidden 48 &&
     "$B/mkmodel" "$M/ft2-bf16" --seed 3 --finetune-of 1 --delta 0.01 --dtype bfloat16 &&
+    "$B/mkmodel" "$M/ft1-vocab80" --seed 2 --finetune-of 1 --delta 0.01 --vocab 80 &&
     touch "$M/.done"
 }
 

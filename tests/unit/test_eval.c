@@ -233,8 +233,8 @@ static void test_plan_errors(void) {
     Fixture f;
     CHECK(setup(&f, text) == 2);
     fflush(f.errs);
-    CHECK(strstr(f.errtext, "t.merge:3:12: error: linear(): model 2 of the list has no tensor "
-                            "'model.layers.2.w', which model 1 of the list has") != NULL);
+    CHECK(strstr(f.errtext, "t.merge:3:12: error: linear(): model 2 has no tensor "
+                            "'model.layers.2.w', which model 1 has") != NULL);
     CHECK(strstr(f.errtext, "t.merge:4:21: error: t must be a number, found a string") != NULL);
     teardown(&f);
 }

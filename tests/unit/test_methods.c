@@ -395,6 +395,13 @@ static void test_karcher_edges(void) {
     const float *az[2] = { z, a };
     meth_karcher(az, 2, N, 10, 1e-5, out, scratch);
     for (size_t j = 0; j < N; j++) CHECK_NEAR(out[j], 0.5 * a[j], 1e-6);
+    /* Antipodal pair: the mean of the units vanishes, so the iteration
+     * starts at the first unit, where the other (theta = pi, u_1 = -u_0)
+     * adds nothing: mean norm |a| times the first unit, -a. */
+    for (size_t j = 0; j < N; j++) z[j] = -a[j];
+    meth_karcher(az, 2, N, 10, 1e-5, out, scratch);
+    for (size_t j = 0; j < N; j++) CHECK_NEAR(out[j], -a[j], 1e-6);
+    memset(z, 0, N * sizeof *z);
     /* All zero: zeros. */
     const float *zz[2] = { z, z };
     meth_karcher(zz, 2, N, 10, 1e-5, out, scratch);
@@ -647,6 +654,16 @@ static void test_sce_edges(void) {
     /* ... but without selection they merge: both +1. */
     sce_run(base, (const float *const[2]){ x[0], x[0] }, 2, N, 1.0, out);
     for (size_t j = 0; j < N; j++) CHECK_NEAR(out[j], base[j] + 1, 1e-6);
+    /* A zero delta never matches the elected sign, so it adds nothing to
+     * the divisor either: where x0 is unchanged, x1 alone decides. */
+    for (size_t j = 0; j < N; j++) {
+        x[0][j] = base[j] + (j % 2 ? 0 : 1);
+        x[1][j] = base[j] + 2;
+    }
+    sce_run(base, xs, 2, N, 1.0, out);
+    ref_sce(base, xs, 2, N, 1.0, ref);
+    CHECK(close_to(out, ref, N, 1e-6, 1e-7));
+    for (size_t j = 1; j < N; j += 2) CHECK_NEAR(out[j], base[j] + 2, 1e-6);
     free(x[0]), free(x[1]), free(base), free(out), free(ref);
 }
 
