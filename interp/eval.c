@@ -712,8 +712,8 @@ static bool find_module(const Ast *s, char *out, size_t n, char *searched, size_
     for (char *dir = dirs; dir && *dir;) {
         char *colon = strchr(dir, ':');
         if (colon) *colon = '\0';
-        snprintf(out, n, "%s/%s.merge", dir, target);
-        if (readable_file(out)) return true;
+        int w = snprintf(out, n, "%s/%s.merge", dir, target);
+        if (w > 0 && (size_t)w < n && readable_file(out)) return true;
         dir = colon ? colon + 1 : NULL;
     }
     /* Name the places without the binary's absolute folder, so the message
@@ -725,7 +725,7 @@ static bool find_module(const Ast *s, char *out, size_t n, char *searched, size_
 }
 
 static void exec_import(Plan *p, Env *env, const Ast *s) {
-    char path[4096], searched[2048], real[PATH_MAX];
+    char path[PATH_MAX], searched[2048], real[PATH_MAX];
     if (!find_module(s, path, sizeof path, searched, sizeof searched)) {
         if (s->u.import.is_path) {
             plan_error(p, s->span, "cannot import '%s': no readable file at %s", s->u.import.target,
@@ -736,7 +736,7 @@ static void exec_import(Plan *p, Env *env, const Ast *s) {
         }
         return;
     }
-    if (!realpath(path, real)) snprintf(real, sizeof real, "%s", path);
+    if (!realpath(path, real)) memcpy(real, path, sizeof real);
     Module *m = NULL;
     for (size_t i = 0; i < p->n_modules; i++)
         if (strcmp(p->modules[i].path, real) == 0) m = &p->modules[i];

@@ -146,7 +146,9 @@ static void sce_select(const float *base, const float *const *xs, size_t k, size
             double d = (double)(xs[i][j] - base[j]) - mean;
             v += d * d;
         }
-        var[j] = (float)(v / (double)k);
+        /* fabsf gives a NaN (from inf or NaN inputs) the + sign, so it
+         * ranks above every number, as torch.topk ranks NaN. */
+        var[j] = fabsf((float)(v / (double)k));
         nz += var[j] != 0;
     }
     size_t top = (size_t)floor((double)nz * select_topk);
@@ -297,7 +299,9 @@ static double row_kl(const float *x, const float *base, size_t len) {
 /* One function, so that the sample and the final mask see identical
  * scores. */
 static float importance(const float *base, const float *x, size_t j, double kl) {
-    return (float)((double)fabsf(x[j] - base[j]) * kl);
+    float v = (float)((double)fabsf(x[j] - base[j]) * kl);
+    /* torch.sort puts NaN last whatever its sign; so does fkey with +NaN. */
+    return v != v ? fabsf(v) : v;
 }
 
 void meth_arcee_fusion(const float *base, const float *x, size_t n_rows, size_t row_len,
