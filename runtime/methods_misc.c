@@ -247,10 +247,14 @@ void meth_ram(const float *base, const float *const *xs, size_t k, size_t n, dou
             if (fabsf(d) > eps) {
                 s += d;
                 c++;
+            } else {
+                /* mergekit multiplies inactive deltas by a 0 mask, which
+                 * turns a NaN or inf delta into NaN in the output. */
+                s += d * 0.0f;
             }
         }
         scratch[j] = c == 0 ? RAM_NONE : c == 1 ? RAM_UNIQUE : RAM_SHARED;
-        out[j] = c == 0 ? base[j] : (float)(base[j] + s / (double)c);
+        out[j] = (float)(base[j] + (c ? s / (double)c : s));
     }
     if (!plus) return;
     /* RAM+ (tensor-local): a model's unique entries grow by
@@ -268,7 +272,7 @@ void meth_ram(const float *base, const float *const *xs, size_t k, size_t n, dou
         if (n_unique == 0 || lambda == 1) continue;
         for (size_t j = 0; j < n; j++) {
             float d = xs[i][j] - base[j];
-            if (scratch[j] == RAM_UNIQUE && fabsf(d) > eps)
+            if (scratch[j] == RAM_UNIQUE && fabsf(d) > eps && out[j] == out[j])
                 out[j] = (float)(base[j] + lambda * d);
         }
     }

@@ -541,7 +541,7 @@ static void ref_sce(const float *base, const float *const *xs, size_t k, size_t 
             double m = 0;
             for (size_t i = 0; i < k; i++) m += tau[i * n + j] / (double)k;
             for (size_t i = 0; i < k; i++) var[j] += pow(tau[i * n + j] - m, 2) / (double)k;
-            var[j] = (float)var[j];
+            var[j] = (float)var[j]; /* ranked in float32, as torch has them */
             nz += var[j] != 0;
         }
         size_t keep = topk > 0 ? (size_t)floor((double)nz * topk) : 0;
@@ -800,6 +800,75 @@ static void test_arcee_subsample(void) {
     free(base), free(x), free(out), free(out2), free(sf);
 }
 
+/* More models than the kernels sum in one group (32): partial sums
+ * carry over between groups. */
+static void test_many_models(void) {
+    enum { K = 70, N = 300 };
+    float *base = fbuf(N), *x[K], *out = fbuf(N), *sf = fbuf(3 * N);
+    double *ref = dbuf(N), w[K];
+    uint32_t si[N];
+    uint8_t sm[N];
+    const float *xs[K];
+    const char *why = NULL;
+    fill(base, N, 110);
+    for (size_t i = 0; i < K; i++) {
+        x[i] = fbuf(N);
+        fill_near(x[i], base, N, 0.05, 111 + i);
+        xs[i] = x[i];
+        w[i] = 0.5 + (double)(i % 5) / 4;
+    }
+    CHECK(meth_multislerp(xs, w, K, base, N, true, 1e-8, out, sf, &why) == 0);
+    CHECK(ref_multislerp(xs, w, K, base, N, true, 1e-8, ref) == 0);
+    CHECK(close_to(out, ref, N, 1e-6, 1e-7));
+    meth_karcher(xs, K, N, 10, 1e-5, out, sf);
+    ref_karcher(xs, K, N, 10, 1e-5, ref);
+    CHECK(close_to(out, ref, N, 1e-6, 1e-7));
+    meth_sce(base, xs, K, N, 0.5, out, sf, si, sm);
+    ref_sce(base, xs, K, N, 0.5, ref);
+    CHECK(close_to(out, ref, N, 1e-6, 1e-7));
+    meth_model_stock(base, xs, K, 10, 30, true, out);
+    ref_stock(base, xs, K, 10, 30, true, ref);
+    CHECK(close_to(out, ref, N, 1e-6, 1e-7));
+    for (size_t i = 0; i < K; i++) free(x[i]);
+    free(base), free(out), free(sf), free(ref);
+}
+
+/* Inputs with inf and NaN (a hostile or broken checkpoint) must not crash
+ * or hang any kernel; in elementwise methods they stay where they are. */
+static void test_nonfinite_inputs(void) {
+    enum { R = 4, C = 16, N = R * C };
+    float *base = fbuf(N), *x[3], *out = fbuf(N), *sf = fbuf(3 * N);
+    uint32_t si[N];
+    uint8_t sm[N];
+    double rows[R];
+    const char *why = NULL;
+    fill(base, N, 100);
+    for (int i = 0; i < 3; i++) {
+        x[i] = fbuf(N);
+        fill_near(x[i], base, N, 0.1, 101 + (uint64_t)i);
+    }
+    x[0][3] = NAN;
+    x[1][3] = -NAN;
+    x[1][17] = INFINITY;
+    x[2][17] = -INFINITY;
+    base[40] = NAN;
+    const float *xs[3] = { x[0], x[1], x[2] };
+    for (int mode = 0; mode < 3; mode++) meth_nuslerp(x[0], x[1], R, C, mode, 0.4, out);
+    meth_multislerp(xs, (const double[3]){ 1, 1, 1 }, 3, base, N, true, 1e-8, out, sf, &why);
+    meth_karcher(xs, 3, N, 10, 1e-5, out, sf);
+    meth_model_stock(base, xs, 3, R, C, true, out);
+    meth_sce(base, xs, 3, N, 0.5, out, sf, si, sm);
+    meth_sce(base, xs, 3, N, 1.0, out, sf, si, sm);
+    meth_ram(base, xs, 3, N, 1e-5, true, 0.1, 0.2, out, sm);
+    CHECK(isnan(out[3]) && isnan(out[40]) && isfinite(out[0]));
+    meth_nearswap(base, x[0], N, 0.01, out);
+    CHECK(isnan(out[3]) && isfinite(out[0]));
+    meth_arcee_fusion(base, x[1], R, C, 3, out, sf, rows);
+    CHECK(isfinite(out[0]) || out[0] == base[0]);
+    for (int i = 0; i < 3; i++) free(x[i]);
+    free(base), free(out), free(sf);
+}
+
 int main(void) {
     RUN_TEST(test_nuslerp_flat);
     RUN_TEST(test_nuslerp_rows);
@@ -817,5 +886,7 @@ int main(void) {
     RUN_TEST(test_arcee_by_hand);
     RUN_TEST(test_arcee_formula);
     RUN_TEST(test_arcee_subsample);
+    RUN_TEST(test_many_models);
+    RUN_TEST(test_nonfinite_inputs);
     return CHECK_DONE();
 }
