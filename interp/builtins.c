@@ -369,9 +369,10 @@ static const GtaMethod m_della = { SPARSIFY_DELLA, GTA_CONSENSUS_SUM, true, true
 static const GtaMethod m_della_linear = { SPARSIFY_DELLA, GTA_CONSENSUS_NONE, false, true };
 
 static const Builtin table[] = {
-    { .name = "model", .params = { "path", NULL }, .n_required = 1,
+    { .name = "model", .params = { "path", "allow_nonfinite", NULL }, .n_required = 1,
       .plan = plan_model, .exec = NULL,
-      .signature = "model(path): a safetensors file or a Hugging Face model folder" },
+      .signature = "model(path, allow_nonfinite=false): a safetensors file or a Hugging Face model "
+                   "folder; NaN or infinity in its tensors is an error unless allowed" },
     { .name = "save", .params = { "model", "path", "dtype", "shard", "config", NULL }, .n_required = 2,
       .plan = plan_save, .exec = NULL,
       .signature = "save(model, path, dtype=none, shard=\"5GB\", config=none)" },

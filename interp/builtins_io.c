@@ -17,7 +17,18 @@ Value plan_model(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Src
     const char *path = arena_strndup(&p->arena, args[0].u.str.s, args[0].u.str.len);
     if (strlen(path) != args[0].u.str.len)
         return plan_error(p, sp[0], "the path contains a NUL byte");
-    return plan_open_model(p, path, sp[0]);
+    if (args[1].kind != V_NONE && args[1].kind != V_BOOL)
+        return plan_error(p, sp[1], "allow_nonfinite must be true or false, found %s",
+                          val_kind_name(args[1].kind));
+    Value m = plan_open_model(p, path, sp[0]);
+    if (m.kind != V_MODEL || args[1].kind != V_BOOL || !args[1].u.b) return m;
+    /* The same checkpoint, read without the NaN/infinity check. */
+    Node *n = plan_new_node(p, N_SOURCE, sp[0]);
+    n->set = m.u.node->set;
+    n->u.source = m.u.node->u.source;
+    n->u.source.allow_nonfinite = true;
+    m.u.node = n;
+    return m;
 }
 
 /* ---- save(model, path, dtype=, shard=, config=) --------------------------------------- */

@@ -86,8 +86,15 @@ Value exec_nuslerp(Exec *x, const Node *n, Value *args) {
     double t = fabs(w0 + w1) < 1e-6 ? 0.5 : w1 / (w0 + w1);
     size_t n_rows, row_len, numel = (size_t)shape_numel(shape);
     rows_of(shape, &n_rows, &row_len);
-    /* Column mode on a 1-D tensor: mergekit's dim 0 is then the whole vector. */
+    /* Column mode: mergekit's vectors lie along dim 0, so the "rows" the
+     * kernel walks are shape[0] by everything else (for 2-D tensors the same
+     * as the last-dimension split; for a 1-D tensor dim 0 is the whole
+     * vector, i.e. one row). */
     int mode = flatten ? 0 : row_wise && shape->rank >= 2 ? 2 : 1;
+    if (mode == 2) {
+        n_rows = (size_t)shape->dims[0];
+        row_len = n_rows ? numel / n_rows : 1;
+    }
     Tensor *r = exec_new_tensor(x, shape, first->dtype, n->span);
     if (!r) return val_error();
     if (args[2].kind != V_TENSOR) {

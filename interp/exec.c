@@ -76,7 +76,7 @@ static Value eval_source(Exec *x, const Node *n) {
     ckpt_read_f32(ct, t->f);
     /* A NaN or infinity in a checkpoint means a broken input; merging it
      * would spread it silently through every method. */
-    for (int64_t j = 0; j < t->numel; j++) {
+    for (int64_t j = 0; !n->u.source.allow_nonfinite && j < t->numel; j++) {
         if (!isfinite(t->f[j]))
             return exec_fail(x, n->span, "%s holds %s at element %lld", ct->file->path,
                              isnan(t->f[j]) ? "NaN" : "an infinity", (long long)j);

@@ -44,7 +44,7 @@ struct Node {
     SrcSpan span;              /* the expression that made it, for messages */
     const TensorSet *set;      /* models only; NULL for scalar nodes */
     union {
-        struct { const Ckpt *ckpt; const char *path; } source;
+        struct { const Ckpt *ckpt; const char *path; bool allow_nonfinite; } source;
         ContextVar ctx;
         struct { const Builtin *bi; Value *args; size_t nargs; } call;  /* args by parameter index */
         struct { AstOp op; Value a, b; } op;

@@ -6,8 +6,9 @@
  * All take float32 arrays of whole tensors (models in the same shape),
  * accumulate reductions in float64, and write `out`. Scratch space is
  * passed in; none allocates. A "row" is the last dimension (n_rows rows of
- * row_len entries; a 1-D tensor is one row). Functions that can fail return
- * -1 with a reason in *why (a static string) and 0 otherwise. */
+ * row_len entries; a 1-D tensor is one row). `out` must not alias an input.
+ * Functions that can fail return -1 with a reason in *why (a static string)
+ * and 0 otherwise. */
 #ifndef MERGELANG_METHODS_H
 #define MERGELANG_METHODS_H
 
@@ -18,7 +19,8 @@
 /* nuslerp of two vectors v0 (t = 0) and v1 (t = 1), each n_rows x row_len.
  * mode 0: whole tensor flattened (nuslerp_flatten true); mode 1: each row
  * independently (flatten false, row_wise false); mode 2: each column
- * independently (flatten false, row_wise true). u = v / max(|v|, 1e-7),
+ * independently (flatten false, row_wise true) — mergekit's vectors then lie
+ * along dim 0, so pass n_rows = shape[0] and row_len = numel / shape[0]. u = v / max(|v|, 1e-7),
  * cos = clamp(u0.u1, -1, 1), theta = acos, res = (sin((1-t)theta) v0 +
  * sin(t theta) v1) / sin(theta); where |sin(theta)| < 1e-8 the lerp. */
 void meth_nuslerp(const float *v0, const float *v1, size_t n_rows, size_t row_len, int mode,
