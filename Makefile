@@ -8,7 +8,7 @@ LEMPAR  ?= /usr/share/lemon/lempar.c
 OPT     ?= -O2
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -I. -I$(BUILD)
-LDLIBS  += -lcjson -lm -lpthread
+LDLIBS  += -lcjson -lyaml -ledit -lm -lpthread
 VERSION := 0.1.0
 
 RUNTIME_SRC := $(wildcard runtime/*.c)
@@ -30,11 +30,12 @@ help:
 	@echo "make demo       install missing build dependencies, build, run an example merge"
 	@echo "make test       unit, golden and conformance tests; ends with 'N passed, M failed'"
 	@echo "make asan       the test suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60) under ASan+UBSan"
 	@echo "make deps       apt-get install the build dependencies"
 	@echo "make install    install binary and stdlib under PREFIX=$(PREFIX)"
 
 # ---- dependencies ----------------------------------------------------------
-DEB_PACKAGES := re2c lemon libcjson-dev
+DEB_PACKAGES := re2c lemon libcjson-dev libyaml-dev libedit-dev
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -45,6 +46,8 @@ check-tools:
 	@command -v lemon >/dev/null || { echo "error: lemon not found: install the Debian package 'lemon' (or run 'make deps')"; exit 1; }
 	@[ -f $(LEMPAR) ] || { echo "error: $(LEMPAR) not found: install the Debian package 'lemon' (or run 'make deps')"; exit 1; }
 	@[ -f /usr/include/cjson/cJSON.h ] || { echo "error: cJSON headers not found: install the Debian package 'libcjson-dev' (or run 'make deps')"; exit 1; }
+	@[ -f /usr/include/yaml.h ] || { echo "error: libyaml headers not found: install the Debian package 'libyaml-dev' (or run 'make deps')"; exit 1; }
+	@[ -f /usr/include/histedit.h ] || { echo "error: libedit headers not found: install the Debian package 'libedit-dev' (or run 'make deps')"; exit 1; }
 
 # ---- generated lexer and parser ---------------------------------------------
 $(BUILD)/parser.c $(BUILD)/parser.h: grammar/parser.y $(LEMPAR)
@@ -83,7 +86,8 @@ $(BUILD)/%: tools/%.c $(BUILD)/libmergelang.a $(HEADERS)
 # commands the README promises work on a fresh Debian machine).
 ensure-deps:
 	@command -v re2c >/dev/null && command -v lemon >/dev/null && [ -f $(LEMPAR) ] && \
-	 [ -f /usr/include/cjson/cJSON.h ] || $(MAKE) --no-print-directory deps
+	 [ -f /usr/include/cjson/cJSON.h ] && [ -f /usr/include/yaml.h ] && [ -f /usr/include/histedit.h ] || \
+	 $(MAKE) --no-print-directory deps
 
 test: ensure-deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
@@ -94,7 +98,30 @@ unit: all $(UNIT_BIN)
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	        LDLIBS="-lcjson -lm -lpthread -fsanitize=address,undefined" test
+	        LDLIBS="-lcjson -lyaml -ledit -lm -lpthread -fsanitize=address,undefined" test
+
+# ---- fuzzing -------------------------------------------------------------------------
+# Each tests/fuzz/fuzz_NAME.c is a libFuzzer target, built with clang and
+# ASan+UBSan, run for FUZZ_SECONDS on its corpus tests/fuzz/corpus/NAME
+# (seeds and every crash found are committed there; `make test` replays
+# them through the regression runner in tests/fuzz/replay.c).
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BUILD := build-fuzz
+FUZZ_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+fuzz:
+	$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ_BUILD) OPT="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" \
+	        $(FUZZ_BUILD)/libmergelang.a
+	@set -e; for src in $(FUZZ_SRC); do \
+	    name=$$(basename $$src .c | sed 's/^fuzz_//'); \
+	    clang -std=c11 $(FUZZ_FLAGS) -fsanitize=fuzzer -D_GNU_SOURCE -I. -I$(FUZZ_BUILD) -o $(FUZZ_BUILD)/fuzz_$$name \
+	          $$src $(FUZZ_BUILD)/libmergelang.a -lcjson -lyaml -ledit -lm -lpthread; \
+	    mkdir -p tests/fuzz/corpus/$$name $(FUZZ_BUILD)/corpus-$$name; \
+	    echo "== fuzz $$name for $(FUZZ_SECONDS)s"; \
+	    $(FUZZ_BUILD)/fuzz_$$name -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	        -artifact_prefix=tests/fuzz/corpus/$$name/crash- $(FUZZ_BUILD)/corpus-$$name tests/fuzz/corpus/$$name; \
+	done
 
 # ---- demo -------------------------------------------------------------------------
 demo: ensure-deps
@@ -107,4 +134,4 @@ install: all
 	cp -R stdlib/. $(DESTDIR)$(PREFIX)/share/mergelang/stdlib/
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-clang

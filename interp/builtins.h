@@ -35,6 +35,9 @@ struct Builtin {
 };
 
 const Builtin *builtin_find(const char *name);
+/* m["tensor.name"]: the model restricted to that one tensor (an error with a
+ * did-you-mean hint when it has no such tensor). */
+Value plan_model_index(Plan *p, Value model, Value name, SrcSpan model_at, SrcSpan name_at, SrcSpan call);
 size_t builtin_count(void);
 const Builtin *builtin_at(size_t i);
 /* Number of parameters of bi. */

@@ -544,13 +544,16 @@ static Value eval_list(Plan *p, Env *env, const Ast *n) {
     return v;
 }
 
-/* list[i], counting from 0; negative i counts from the end. */
+/* list[i], counting from 0 (negative i counts from the end); model["name"],
+ * the model restricted to one tensor. */
 static Value eval_index(Plan *p, Env *env, const Ast *n) {
     Value a = eval(p, env, n->u.op.a);
     Value i = eval(p, env, n->u.op.b);
     if (a.kind == V_ERROR || i.kind == V_ERROR) return val_error();
+    if (a.kind == V_MODEL && i.kind == V_STR)
+        return plan_model_index(p, a, i, n->u.op.a->span, n->u.op.b->span, n->span);
     if (a.kind != V_LIST)
-        return plan_error(p, n->u.op.a->span, "only lists can be indexed here, found %s",
+        return plan_error(p, n->u.op.a->span, "only lists and models can be indexed, found %s",
                           val_kind_name(a.kind));
     if (i.kind != V_NUM || i.u.num != (double)(long long)i.u.num)
         return plan_error(p, n->u.op.b->span, "a list index must be a whole number, found %s",

@@ -46,7 +46,8 @@ struct Node {
     union {
         struct { const Ckpt *ckpt; const char *path; bool allow_nonfinite; } source;
         ContextVar ctx;
-        struct { const Builtin *bi; Value *args; size_t nargs; } call;  /* args by parameter index */
+        /* args by parameter index; extra: what the plan half computed for the exec half */
+        struct { const Builtin *bi; Value *args; size_t nargs; const void *extra; } call;
         struct { AstOp op; Value a, b; } op;
         struct { Value cond, then_, else_; } cond;
     } u;

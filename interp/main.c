@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "eval.h"
+#include "mergekit_import.h"
 #include "output.h"
+#include "repl.h"
 #include "syntax.h"
 
 #ifndef MERGELANG_VERSION
@@ -30,6 +32,9 @@ static void usage(FILE *out) {
           "  check RECIPE   parse and check a recipe, open model headers, verify every\n"
           "                 output tensor's inputs exist with compatible shapes;\n"
           "                 reads no tensor data and writes nothing\n"
+          "  repl           an interactive session (also: no command, on a terminal)\n"
+          "  import-mergekit CONFIG.yml [-o RECIPE]\n"
+          "                 translate a mergekit YAML configuration into a recipe\n"
           "\n"
           "options:\n"
           "  -D NAME=VALUE  override `param NAME = ...` (number, true/false/none, or string)\n"
@@ -56,10 +61,13 @@ int main(int argc, char **argv) {
         return EXIT_OK;
     }
     if (argc < 2) {
+        if (isatty(STDIN_FILENO)) return repl_main(argc, argv);
         usage(stderr);
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "repl") == 0) return repl_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "import-mergekit") == 0) return mkimport_main(argc - 1, argv + 1);
     bool check_only;
     if (strcmp(cmd, "run") == 0) check_only = false;
     else if (strcmp(cmd, "check") == 0) check_only = true;

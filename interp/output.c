@@ -204,8 +204,8 @@ static int run_save(Plan *p, const SaveRequest *r, const OutputOptions *opt) {
     }
     w = NULL;
     if (!opt->quiet)
-        fprintf(stderr, "mergelang: wrote %s (%zu tensors, %.1f MB, %zu shard%s)\n", r->path, n,
-                (double)total / 1e6, shards, shards == 1 ? "" : "s");
+        fprintf(stderr, "mergelang: wrote %s (%zu tensor%s, %.1f MB, %zu shard%s)\n", r->path, n,
+                n == 1 ? "" : "s", (double)total / 1e6, shards, shards == 1 ? "" : "s");
     rc = 0;
 done:
     if (w) stw_abort(w);
