@@ -14,7 +14,11 @@
 #               for the random methods (no compare.args), checked against the
 #               properties in case.json by stprops.
 #
-# ONLY=unit|golden|conformance runs one group. Test models are generated
+#  suites       every tests/SUITE/run.sh (REPL transcripts, mergekit import,
+#               hostile inputs, ...): run with BIN, STCOMPARE and B (the build
+#               folder) in the environment; each ends with "P passed, F failed".
+#
+# ONLY=unit|golden|conformance|SUITE runs one group. Test models are generated
 # into $BUILD/test-models by build/mkmodel (deterministic).
 set -u
 BUILD=${BUILD:-build}
@@ -138,6 +142,29 @@ if [ -z "$ONLY" ] || [ "$ONLY" = conformance ]; then
         ok
     done
 fi
+
+# ---- suites ------------------------------------------------------------------------------
+for script in "$ROOT"/tests/*/run.sh; do
+    [ -f "$script" ] || continue
+    suite=$(basename "$(dirname "$script")")
+    [ -z "$ONLY" ] || [ "$ONLY" = "$suite" ] || continue
+    out=$(B=$B sh "$script" 2>&1)
+    rc=$?
+    last=$(printf '%s\n' "$out" | tail -n 1)
+    p=$(printf '%s\n' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+    f=$(printf '%s\n' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+    if [ -z "$p" ]; then
+        printf '%s\n' "$out" | tail -n 30
+        bad "suite $suite (no summary, exit $rc)"
+        continue
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$f" -ne 0 ] || [ "$rc" -ne 0 ]; then
+        printf '%s\n' "$out" | grep -v '^ok ' | sed "s|^|  $suite: |"
+        [ "$f" -eq 0 ] && bad "suite $suite exited $rc"
+    fi
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
