@@ -8,7 +8,7 @@ LEMPAR  ?= /usr/share/lemon/lempar.c
 OPT     ?= -O2
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -I. -I$(BUILD)
-LDLIBS  += -lcjson -lyaml -ledit -lm -lpthread
+LDLIBS  += -lcjson -lyaml -ledit -lutil -lm -lpthread
 VERSION := 0.1.0
 
 RUNTIME_SRC := $(wildcard runtime/*.c)
@@ -98,7 +98,7 @@ unit: all $(UNIT_BIN)
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	        LDLIBS="-lcjson -lyaml -ledit -lm -lpthread -fsanitize=address,undefined" test
+	        LDLIBS="-lcjson -lyaml -ledit -lutil -lm -lpthread -fsanitize=address,undefined" test
 
 # ---- fuzzing -------------------------------------------------------------------------
 # Each tests/fuzz/fuzz_NAME.c is a libFuzzer target, built with clang and
