@@ -114,6 +114,11 @@ BI_DECLARE(drop)
 BI_DECLARE(rename)
 BI_DECLARE(glob)
 BI_DECLARE(regex)
+Value plan_len(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
+Value plan_range(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
+Value plan_map(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
+Value plan_zip(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
+Value plan_sum(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
 BI_DECLARE(gradient)
 BI_DECLARE(layers)
 BI_DECLARE(stack)

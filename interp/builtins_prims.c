@@ -119,7 +119,7 @@ Value exec_cos(Exec *x, const Node *n, Value *args) {
 
 /* ---- element-wise maps -------------------------------------------------------------- */
 
-static Value plan_map(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+static Value plan_elementwise(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     char what[64];
     snprintf(what, sizeof what, "%s() argument 'model'", bi->name);
     if (!bi_expect_model(p, args[0], sp[0], what)) return val_error();
@@ -134,13 +134,13 @@ static Tensor *like(Exec *x, const Node *n, const Tensor *t) {
 }
 
 Value plan_abs(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_map(p, bi, args, sp, call);
+    return plan_elementwise(p, bi, args, sp, call);
 }
 Value plan_sign(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_map(p, bi, args, sp, call);
+    return plan_elementwise(p, bi, args, sp, call);
 }
 Value plan_clamp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_map(p, bi, args, sp, call);
+    return plan_elementwise(p, bi, args, sp, call);
 }
 
 Value exec_abs(Exec *x, const Node *n, Value *args) {

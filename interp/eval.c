@@ -262,6 +262,42 @@ static Value make_op_node(Plan *p, NodeKind kind, AstOp op, Value a, Value b, Sr
 
 static bool is_scalarish(Value v) { return v.kind == V_NUM || v.kind == V_LAZY; }
 
+Value plan_binary(Plan *p, AstOp op, Value a, Value b, SrcSpan op_at, SrcSpan whole) {
+    if (a.kind == V_ERROR || b.kind == V_ERROR) return val_error();
+    if (!val_is_lazy(a) && !val_is_lazy(b)) {
+        char err[256];
+        Value r = ops_binary(&p->arena, op, a, b, err, sizeof err);
+        if (r.kind == V_ERROR) return plan_error(p, op_at, "%s", err);
+        return r;
+    }
+    bool arith = op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_DIV;
+    if (arith) {
+        if (a.kind == V_MODEL && b.kind == V_MODEL) {
+            char what[64];
+            snprintf(what, sizeof what, "cannot apply '%s'", ast_op_text(op));
+            if (!check_same_tensors(p, a.u.node->set, b.u.node->set, op_at, what)) return val_error();
+            return make_op_node(p, N_BINARY, op, a, b, whole, a.u.node->set);
+        }
+        if (a.kind == V_MODEL && is_scalarish(b))
+            return make_op_node(p, N_BINARY, op, a, b, whole, a.u.node->set);
+        if (b.kind == V_MODEL && is_scalarish(a))
+            return make_op_node(p, N_BINARY, op, a, b, whole, b.u.node->set);
+        if (a.kind == V_LAZY || b.kind == V_LAZY) {
+            Value other = a.kind == V_LAZY ? b : a;
+            if (other.kind == V_LAZY || other.kind == V_NUM || other.kind == V_STR)
+                return make_op_node(p, N_BINARY, op, a, b, whole, NULL);
+        }
+        return plan_error(p, op_at, "cannot apply '%s' to %s and %s", ast_op_text(op),
+                          val_kind_name(a.kind), val_kind_name(b.kind));
+    }
+    if (a.kind == V_MODEL || b.kind == V_MODEL) {
+        diag_error(p->diag, op_at, "cannot apply '%s' to a model", ast_op_text(op));
+        diag_hint(p->diag, "compare a statistic of the model instead, such as its norm");
+        return val_error();
+    }
+    return make_op_node(p, N_BINARY, op, a, b, whole, NULL);
+}
+
 static Value eval_binary(Plan *p, Env *env, const Ast *n) {
     AstOp op = n->u.op.op;
     Value a = eval(p, env, n->u.op.a);
@@ -271,40 +307,7 @@ static Value eval_binary(Plan *p, Env *env, const Ast *n) {
         if (op == OP_OR && a.u.b) return a;
     }
     Value b = eval(p, env, n->u.op.b);
-    if (a.kind == V_ERROR || b.kind == V_ERROR) return val_error();
-    if (!val_is_lazy(a) && !val_is_lazy(b)) {
-        char err[256];
-        Value r = ops_binary(&p->arena, op, a, b, err, sizeof err);
-        if (r.kind == V_ERROR) return plan_error(p, n->u.op.op_span, "%s", err);
-        return r;
-    }
-    bool arith = op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_DIV;
-    if (arith) {
-        if (a.kind == V_MODEL && b.kind == V_MODEL) {
-            char what[64];
-            snprintf(what, sizeof what, "cannot apply '%s'", ast_op_text(op));
-            if (!check_same_tensors(p, a.u.node->set, b.u.node->set, n->u.op.op_span, what))
-                return val_error();
-            return make_op_node(p, N_BINARY, op, a, b, n->span, a.u.node->set);
-        }
-        if (a.kind == V_MODEL && is_scalarish(b))
-            return make_op_node(p, N_BINARY, op, a, b, n->span, a.u.node->set);
-        if (b.kind == V_MODEL && is_scalarish(a))
-            return make_op_node(p, N_BINARY, op, a, b, n->span, b.u.node->set);
-        if (a.kind == V_LAZY || b.kind == V_LAZY) {
-            Value other = a.kind == V_LAZY ? b : a;
-            if (other.kind == V_LAZY || other.kind == V_NUM || other.kind == V_STR)
-                return make_op_node(p, N_BINARY, op, a, b, n->span, NULL);
-        }
-        return plan_error(p, n->u.op.op_span, "cannot apply '%s' to %s and %s", ast_op_text(op),
-                          val_kind_name(a.kind), val_kind_name(b.kind));
-    }
-    if (a.kind == V_MODEL || b.kind == V_MODEL) {
-        diag_error(p->diag, n->u.op.op_span, "cannot apply '%s' to a model", ast_op_text(op));
-        diag_hint(p->diag, "compare a statistic of the model instead, such as its norm");
-        return val_error();
-    }
-    return make_op_node(p, N_BINARY, op, a, b, n->span, NULL);
+    return plan_binary(p, op, a, b, n->u.op.op_span, n->span);
 }
 
 static Value eval_unary(Plan *p, Env *env, const Ast *n) {
@@ -526,6 +529,68 @@ static Value eval_call(Plan *p, Env *env, const Ast *n) {
         return call_closure(p, env, f.u.func, n, fname);
     }
     return plan_error(p, n->u.call.callee->span, "%s is not a function", val_kind_name(f.kind));
+}
+
+Value plan_apply(Plan *p, Value f, const Value *args, size_t n, SrcSpan at) {
+    if (f.kind == V_ERROR) return f;
+    if (p->depth >= PLAN_MAX_DEPTH) {
+        if (!p->depth_reported) {
+            diag_error(p->diag, at, "evaluation nested too deeply (more than %d levels)", PLAN_MAX_DEPTH);
+            p->depth_reported = true;
+        }
+        return val_error();
+    }
+    if (f.kind == V_BUILTIN) {
+        const Builtin *bi = f.u.builtin;
+        int np = builtin_n_params(bi);
+        Value a[BUILTIN_MAX_PARAMS];
+        SrcSpan spans[BUILTIN_MAX_PARAMS];
+        for (int i = 0; i < np; i++) {
+            a[i] = val_none();
+            spans[i] = at;
+        }
+        if (np > 0 && bi->params[0][0] == '*') {
+            ValList *l = plan_alloc(p, sizeof *l);
+            l->n = n;
+            l->items = plan_alloc(p, (n ? n : 1) * sizeof *l->items);
+            memcpy(l->items, args, n * sizeof *args);
+            a[0].kind = V_LIST;
+            a[0].u.list = l;
+        } else {
+            if (n > (size_t)np)
+                return plan_error(p, at, "%s() takes at most %d argument%s", bi->name, np, np == 1 ? "" : "s");
+            if (n < (size_t)bi->n_required)
+                return plan_error(p, at, "%s() is missing its argument '%s'", bi->name, bi->params[n]);
+            for (size_t i = 0; i < n; i++) a[i] = args[i];
+        }
+        if (!bi->plan) return plan_error(p, at, "%s() cannot be called this way", bi->name);
+        p->depth++;
+        Value r = bi->plan(p, bi, a, spans, at);
+        p->depth--;
+        return r;
+    }
+    if (f.kind != V_FUNC) return plan_error(p, at, "%s is not a function", val_kind_name(f.kind));
+    const Ast *def = f.u.func->def;
+    const AstList *params = &def->u.def.params;
+    if (n > params->n)
+        return plan_error(p, at, "%s() takes %zu argument%s", def->u.def.name, params->n,
+                          params->n == 1 ? "" : "s");
+    Env *local = plan_alloc(p, sizeof *local);
+    local->parent = f.u.func->env;
+    for (size_t i = 0; i < params->n; i++) {
+        const Ast *pa = params->items[i];
+        const char *pn = pa->kind == AST_NAME ? pa->u.name : pa->u.bind.name;
+        Value v;
+        if (i < n) v = args[i];
+        else if (pa->kind == AST_KWARG) v = eval(p, f.u.func->env, pa->u.bind.value);
+        else return plan_error(p, at, "%s() is missing its argument '%s'", def->u.def.name, pn);
+        if (v.kind == V_ERROR) return v;
+        env_define(p, local, pn, v, pa->span);
+    }
+    p->depth++;
+    Value r = eval(p, local, def->u.def.body);
+    p->depth--;
+    return r;
 }
 
 /* ---- expressions ------------------------------------------------------------------- */

@@ -97,6 +97,12 @@ int plan_program(Plan *p, const Ast *program);
 Value plan_eval(Plan *p, const Ast *expr);
 
 /* For built-ins: */
+/* Calls a function value (user function or built-in) with evaluated
+ * positional arguments, as if written f(args...) at `at`. */
+Value plan_apply(Plan *p, Value f, const Value *args, size_t n, SrcSpan at);
+/* a op b with the language's rules: folded when both are plain values, a
+ * graph node when either depends on the tensor, a located error otherwise. */
+Value plan_binary(Plan *p, AstOp op, Value a, Value b, SrcSpan op_at, SrcSpan whole);
 Node *plan_new_node(Plan *p, NodeKind kind, SrcSpan span);
 void *plan_alloc(Plan *p, size_t size);
 /* Reports an error located at `at`; returns V_ERROR. */
