@@ -60,6 +60,7 @@ static Value str_value(const char *s) {
 }
 
 static Value eval_source(Exec *x, const Node *n) {
+    if (x->no_data) return exec_fail(x, n->span, "needs tensor data");
     const CkptTensor *ct = ckpt_find(n->u.source.ckpt, x->out->name);
     if (!ct) return exec_fail(x, n->span, "model '%s' has no tensor '%s'", n->u.source.path, x->out->name);
     Tensor *t = arena_alloc(x->arena, sizeof *t);
@@ -158,6 +159,7 @@ Value exec_in_frame(Exec *x, Value v, const TensorInfo *info, long n_layers) {
     Exec child;
     if (exec_init(&child, x->arena, x->n_nodes, info, n_layers) != 0)
         return exec_fail(x, (SrcSpan){ 0 }, "out of memory");
+    child.no_data = x->no_data;
     Value r = exec_force(&child, v);
     x->n_evaluated += child.n_evaluated;
     if (child.failed) {

@@ -26,6 +26,7 @@ typedef struct Exec {
     ExecMemo *memo;
     int n_nodes;
     long n_evaluated;          /* nodes computed for this tensor (call by need: each at most once) */
+    bool no_data;              /* reading a checkpoint tensor fails: for `plan`, which reads none */
     bool failed;
     SrcSpan fail_at;
     char fail_msg[1024];

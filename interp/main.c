@@ -10,6 +10,7 @@
 #include "eval.h"
 #include "mergekit_import.h"
 #include "output.h"
+#include "plan_print.h"
 #include "repl.h"
 #include "syntax.h"
 
@@ -32,6 +33,9 @@ static void usage(FILE *out) {
           "  check RECIPE   parse and check a recipe, open model headers, verify every\n"
           "                 output tensor's inputs exist with compatible shapes;\n"
           "                 reads no tensor data and writes nothing\n"
+          "  plan RECIPE    each output tensor with the operation that makes it, its\n"
+          "                 inputs, dtype and bytes, and a peak-memory estimate;\n"
+          "                 reads no tensor data\n"
           "  repl           an interactive session (also: no command, on a terminal)\n"
           "  import-mergekit CONFIG.yml [-o RECIPE]\n"
           "                 translate a mergekit YAML configuration into a recipe\n"
@@ -68,9 +72,10 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "repl") == 0) return repl_main(argc - 1, argv + 1);
     if (strcmp(cmd, "import-mergekit") == 0) return mkimport_main(argc - 1, argv + 1);
-    bool check_only;
+    bool check_only = false, describe = false;
     if (strcmp(cmd, "run") == 0) check_only = false;
     else if (strcmp(cmd, "check") == 0) check_only = true;
+    else if (strcmp(cmd, "plan") == 0) check_only = describe = true;
     else {
         fprintf(stderr, "mergelang: unknown command '%s'\n\n", cmd);
         usage(stderr);
@@ -145,6 +150,8 @@ int main(int argc, char **argv) {
             plan.overwrite = force;
             if (plan_program(&plan, program) > 0) {
                 status = EXIT_RECIPE;
+            } else if (describe) {
+                if (plan_print(&plan, stdout, (int)jobs) != 0) status = EXIT_MERGE;
             } else if (check_only) {
                 if (!quiet)
                     fprintf(stderr, "mergelang: %s is fine (%zu output%s)\n", recipe, plan.n_saves,

@@ -1,0 +1,259 @@
+/* plan_print.c - `mergelang plan`: what each save would write, tensor by
+ * tensor, without reading any tensor data.
+ *
+ * Each output tensor is described by walking the graph for its name in a
+ * no-data Exec: per-tensor numbers (gradients, conditions on the name) are
+ * computed, since they need no data, and an `if` whose condition needs data
+ * (cos(a, b) < 0.9) is shown with both branches. Nodes bound to a variable
+ * are shown by its name. The memory estimate counts one float32 copy of the
+ * tensor per model-valued node the tensor reaches, plus its output buffer. */
+#include "plan_print.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../runtime/hfnames.h"
+#include "builtins.h"
+#include "exec.h"
+
+typedef struct Describer {
+    Plan *plan;
+    const char **names;        /* node id -> variable name, or NULL */
+    const Node *root;
+    const Node **sources;      /* distinct sources reached for this tensor */
+    size_t n_sources;
+    size_t n_tensor_nodes;     /* model-valued nodes reached */
+} Describer;
+
+static void describe(Describer *d, Exec *x, Value v, FILE *out, int depth);
+
+/* The value of a per-tensor scalar if it needs no data; false otherwise. */
+static bool try_force(Exec *x, Value v, Value *out) {
+    Arena a;
+    arena_init(&a);
+    Exec probe;
+    bool ok = false;
+    if (exec_init(&probe, &a, x->n_nodes, x->out, x->n_layers) == 0) {
+        probe.no_data = true;
+        Value r = exec_force(&probe, v);
+        /* Strings are left out: a computed one lives in the probe's arena. */
+        if (!probe.failed && (r.kind == V_NUM || r.kind == V_BOOL || r.kind == V_NONE)) {
+            *out = r;
+            ok = true;
+        }
+    }
+    arena_free(&a);
+    return ok;
+}
+
+static void note_source(Describer *d, const Node *n) {
+    for (size_t i = 0; i < d->n_sources; i++)
+        if (d->sources[i]->u.source.ckpt == n->u.source.ckpt) return;
+    if (d->n_sources < 64) d->sources[d->n_sources++] = n;
+}
+
+/* Counts sources and model-valued nodes under v, following resolved ifs. */
+static void walk(Describer *d, Exec *x, Value v, int depth) {
+    if (depth > 64) return;
+    if (v.kind == V_LIST) {
+        for (size_t i = 0; i < v.u.list->n; i++) walk(d, x, v.u.list->items[i], depth + 1);
+        return;
+    }
+    if (!val_is_lazy(v)) return;
+    const Node *n = v.u.node;
+    if (n->set) d->n_tensor_nodes++;
+    switch (n->kind) {
+    case N_SOURCE: note_source(d, n); return;
+    case N_CONTEXT: return;
+    case N_CALL:
+        for (size_t i = 0; i < n->u.call.nargs; i++) walk(d, x, n->u.call.args[i], depth + 1);
+        return;
+    case N_UNARY:
+    case N_BINARY:
+        walk(d, x, n->u.op.a, depth + 1);
+        walk(d, x, n->u.op.b, depth + 1);
+        return;
+    case N_IF: {
+        Value c;
+        if (try_force(x, n->u.cond.cond, &c) && c.kind == V_BOOL) {
+            walk(d, x, c.u.b ? n->u.cond.then_ : n->u.cond.else_, depth + 1);
+        } else {
+            walk(d, x, n->u.cond.cond, depth + 1);
+            walk(d, x, n->u.cond.then_, depth + 1);
+            walk(d, x, n->u.cond.else_, depth + 1);
+        }
+        return;
+    }
+    }
+}
+
+static void describe_args(Describer *d, Exec *x, const Node *n, FILE *out, int depth) {
+    const Builtin *bi = n->u.call.bi;
+    bool first = true;
+    for (size_t i = 0; i < n->u.call.nargs; i++) {
+        Value a = n->u.call.args[i];
+        if (a.kind == V_NONE) continue;
+        fputs(first ? "" : ", ", out);
+        first = false;
+        if ((int)i >= bi->n_required && bi->params[i][0] != '*') fprintf(out, "%s=", bi->params[i]);
+        describe(d, x, a, out, depth + 1);
+    }
+}
+
+static void describe(Describer *d, Exec *x, Value v, FILE *out, int depth) {
+    if (depth > 12) {
+        fputs("...", out);
+        return;
+    }
+    if (v.kind == V_LIST) {
+        fputc('[', out);
+        for (size_t i = 0; i < v.u.list->n; i++) {
+            if (i) fputs(", ", out);
+            describe(d, x, v.u.list->items[i], out, depth + 1);
+        }
+        fputc(']', out);
+        return;
+    }
+    if (!val_is_lazy(v)) {
+        val_print(v, out);
+        return;
+    }
+    const Node *n = v.u.node;
+    Value c;
+    if (!n->set && try_force(x, v, &c)) {
+        /* A per-tensor number: show its value for this tensor. */
+        if (d->names[n->id]) fprintf(out, "%s=", d->names[n->id]);
+        val_print(c, out);
+        return;
+    }
+    if (n != d->root && d->names[n->id]) {
+        fputs(d->names[n->id], out);
+        return;
+    }
+    switch (n->kind) {
+    case N_SOURCE: fprintf(out, "model(\"%s\")", n->u.source.path); return;
+    case N_CONTEXT: fputs("<tensor context>", out); return;
+    case N_CALL:
+        fprintf(out, "%s(", n->u.call.bi->name);
+        describe_args(d, x, n, out, depth);
+        fputc(')', out);
+        return;
+    case N_UNARY:
+        fputs(n->u.op.op == OP_NEG ? "-" : "not ", out);
+        describe(d, x, n->u.op.a, out, depth + 1);
+        return;
+    case N_BINARY:
+        fputc('(', out);
+        describe(d, x, n->u.op.a, out, depth + 1);
+        fprintf(out, " %s ", ast_op_text(n->u.op.op));
+        describe(d, x, n->u.op.b, out, depth + 1);
+        fputc(')', out);
+        return;
+    case N_IF:
+        if (try_force(x, n->u.cond.cond, &c) && c.kind == V_BOOL) {
+            describe(d, x, c.u.b ? n->u.cond.then_ : n->u.cond.else_, out, depth);
+            return;
+        }
+        fputs("if ", out);
+        describe(d, x, n->u.cond.cond, out, depth + 1);
+        fputs(" then ", out);
+        describe(d, x, n->u.cond.then_, out, depth + 1);
+        fputs(" else ", out);
+        describe(d, x, n->u.cond.else_, out, depth + 1);
+        return;
+    }
+}
+
+static int natural_order(const void *a, const void *b, void *set_arg) {
+    const TensorSet *set = set_arg;
+    return hfname_cmp(set->items[*(const size_t *)a].name, set->items[*(const size_t *)b].name);
+}
+
+static void human_bytes(double b, char *buf, size_t n) {
+    const char *units[] = { "B", "KB", "MB", "GB", "TB" };
+    int u = 0;
+    while (b >= 1000 && u < 4) {
+        b /= 1000;
+        u++;
+    }
+    snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", b, units[u]);
+}
+
+int plan_print(Plan *p, FILE *out, int threads) {
+    if (threads < 1) threads = 1;
+    const char **names = calloc((size_t)p->n_nodes + 1, sizeof *names);
+    const Node **sources = calloc(64, sizeof *sources);
+    if (!names || !sources) {
+        free(names);
+        free(sources);
+        return -1;
+    }
+    for (size_t i = 0; i < p->globals.n; i++) {
+        Value v = p->globals.items[i].value;
+        if (val_is_lazy(v) && !names[v.u.node->id]) names[v.u.node->id] = p->globals.items[i].name;
+    }
+    double peak = 0;
+    const char *peak_tensor = "";
+    for (size_t s = 0; s < p->n_saves; s++) {
+        const SaveRequest *r = &p->saves[s];
+        const TensorSet *set = r->model.u.node->set;
+        size_t *order = malloc((set->n ? set->n : 1) * sizeof *order);
+        if (!order) break;
+        for (size_t i = 0; i < set->n; i++) order[i] = i;
+        qsort_r(order, set->n, sizeof *order, natural_order, (void *)set);
+        double total = 0;
+        for (size_t i = 0; i < set->n; i++) {
+            const TensorInfo *t = &set->items[i];
+            DType dt = r->has_dtype && dtype_is_computable(t->dtype) ? r->dtype : t->dtype;
+            total += (double)shape_numel(&t->shape) * (double)dtype_size(dt);
+        }
+        char tb[32];
+        human_bytes(total, tb, sizeof tb);
+        fprintf(out, "save %s: %zu tensor%s, %s, %ld block%s\n", r->path, set->n, set->n == 1 ? "" : "s", tb,
+                set->n_layers, set->n_layers == 1 ? "" : "s");
+        for (size_t k = 0; k < set->n; k++) {
+            const TensorInfo *t = &set->items[order[k]];
+            DType dt = r->has_dtype && dtype_is_computable(t->dtype) ? r->dtype : t->dtype;
+            double numel = (double)shape_numel(&t->shape);
+            Arena a;
+            arena_init(&a);
+            Exec x;
+            if (exec_init(&x, &a, p->n_nodes, t, set->n_layers) != 0) {
+                arena_free(&a);
+                break;
+            }
+            x.no_data = true;
+            /* select/drop only restrict the names: describe what they select. */
+            Value root = r->model;
+            while (root.u.node->kind == N_CALL && (strcmp(root.u.node->u.call.bi->name, "select") == 0 ||
+                                                   strcmp(root.u.node->u.call.bi->name, "drop") == 0))
+                root = root.u.node->u.call.args[0];
+            Describer d = { .plan = p, .names = names, .root = root.u.node, .sources = sources };
+            walk(&d, &x, root, 0);
+            char shape[96], bytes[32];
+            human_bytes(numel * (double)dtype_size(dt), bytes, sizeof bytes);
+            fprintf(out, "  %s %s %s %s\n    = ", t->name, shape_format(&t->shape, shape, sizeof shape),
+                    dtype_torch_name(dt) ? dtype_torch_name(dt) : dtype_st_name(dt), bytes);
+            describe(&d, &x, root, out, 0);
+            fputs("\n    inputs:", out);
+            for (size_t i = 0; i < d.n_sources; i++) fprintf(out, " %s", d.sources[i]->u.source.path);
+            fputc('\n', out);
+            double mem = (double)d.n_tensor_nodes * numel * 4 + numel * (double)dtype_size(dt);
+            if (mem > peak) {
+                peak = mem;
+                peak_tensor = t->name;
+            }
+            arena_free(&a);
+        }
+        free(order);
+    }
+    char one[32], all[32];
+    human_bytes(peak, one, sizeof one);
+    human_bytes(peak * threads, all, sizeof all);
+    fprintf(out, "peak memory: about %s per tensor in flight (%s), x %d thread%s = %s\n", one,
+            peak_tensor, threads, threads == 1 ? "" : "s", all);
+    free(names);
+    free(sources);
+    return 0;
+}
