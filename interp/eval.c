@@ -22,6 +22,10 @@
 #include "syntax.h"
 
 #define PLAN_MAX_DEPTH 200
+/* Evaluation steps a recipe may take when planning: far more than any real
+ * recipe needs (a 100-model merge takes thousands), few enough that an
+ * exponential recursion stops within a second or two and bounded memory. */
+#define PLAN_MAX_STEPS 2000000
 
 static const char *const context_names[] = { "name", "layer", "n_layers", "shape", "dtype" };
 #define N_CONTEXT_NAMES (sizeof context_names / sizeof context_names[0])
@@ -632,6 +636,13 @@ static Value eval_index(Plan *p, Env *env, const Ast *n) {
 }
 
 static Value eval(Plan *p, Env *env, const Ast *n) {
+    if (++p->steps > PLAN_MAX_STEPS) {
+        if (p->steps == PLAN_MAX_STEPS + 1) {
+            diag_error(p->diag, n->span, "the recipe takes more than %d evaluation steps", PLAN_MAX_STEPS);
+            diag_hint(p->diag, "a recursive function that calls itself more than once per call grows exponentially");
+        }
+        return val_error();
+    }
     if (p->depth >= PLAN_MAX_DEPTH) {
         /* Report once: every frame of the runaway recursion would hit it again. */
         if (!p->depth_reported) {

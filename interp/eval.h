@@ -87,6 +87,7 @@ typedef struct Plan {
     bool allow_rebind;         /* REPL: a name may be assigned again */
     int depth;                 /* current nesting of calls and expressions */
     bool depth_reported;       /* the nesting limit was reported for this statement */
+    long steps;                /* expressions evaluated so far (bounded) */
 } Plan;
 
 void plan_init(Plan *p, Diag *diag);

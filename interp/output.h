@@ -1,7 +1,8 @@
-/* output.h - carries out the save(...) calls a plan collected: for each one,
- * fixes the output layout (names in natural order, dtypes, shards), computes
- * every tensor through the exec stage and streams it to the writer, then
- * adds config.json and commits the folder atomically. */
+/* output.h - carries out the save(...) calls a plan collected, all in one
+ * pass: fixes each output's layout (names in natural order, dtypes,
+ * shards), computes every tensor through the exec stage (a tensor several
+ * saves share is computed once, with one memo table) and streams it to the
+ * writers, then adds config.json and commits each folder atomically. */
 #ifndef MERGELANG_OUTPUT_H
 #define MERGELANG_OUTPUT_H
 
@@ -12,11 +13,12 @@
 typedef struct OutputOptions {
     bool quiet;                /* no summary lines on stderr */
     int threads;               /* tensors computed at once; output bytes do not depend on it */
+    long *evaluated;           /* when set: receives the number of graph nodes computed */
 } OutputOptions;
 
 /* Returns 0 when every save was written; otherwise reports the failure
- * (located at the expression that failed, naming the tensor), leaves no
- * output folder behind for the failed save, and returns -1. */
+ * (located at the expression that failed, naming the tensor), commits no
+ * output when computing failed, and returns -1. */
 int output_run(Plan *p, const OutputOptions *opt);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "interp/eval.h"
 #include "interp/exec.h"
+#include "interp/output.h"
 #include "interp/syntax.h"
 #include "runtime/safetensors.h"
 #include "tests/unit/check.h"
@@ -224,6 +225,23 @@ static void test_primitives(void) {
     teardown(&f);
 }
 
+/* Two saves sharing a step: each tensor's nodes are computed once for both. */
+static void test_saves_share_work(void) {
+    char text[1024];
+    snprintf(text, sizeof text,
+             "a = model(\"%s/a\")\nb = model(\"%s/b\")\nx = linear([a, b])\n"
+             "save(x, \"%s/out1\")\nsave(x * 2, \"%s/out2\")\n",
+             tmpdir, tmpdir, tmpdir, tmpdir);
+    Fixture f;
+    CHECK(setup(&f, text) == 0);
+    long evaluated = -1;
+    OutputOptions opt = { .quiet = true, .threads = 2, .evaluated = &evaluated };
+    CHECK(output_run(&f.plan, &opt) == 0);
+    /* 4 tensors (3 blocks + norm); per tensor a, b, x and x * 2: 4 nodes, not 3 + 4. */
+    CHECK(evaluated == 4 * 4);
+    teardown(&f);
+}
+
 static void test_plan_errors(void) {
     char text[512];
     snprintf(text, sizeof text,
@@ -248,6 +266,7 @@ int main(void) {
     RUN_TEST(test_linear_and_context);
     RUN_TEST(test_call_by_need);
     RUN_TEST(test_primitives);
+    RUN_TEST(test_saves_share_work);
     RUN_TEST(test_plan_errors);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
