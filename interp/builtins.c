@@ -516,6 +516,10 @@ static const Builtin table[] = {
       .signature = "zip(xs, ys) = [[x0, y0], [x1, y1], ...]" },
     { .name = "sum", .params = { "xs", NULL }, .n_required = 1, .plan = plan_sum,
       .signature = "sum(xs): numbers or models added left to right (0 for an empty list)" },
+    { .name = "assert", .params = { "cond", "message", NULL }, .n_required = 1,
+      .plan = plan_assert, .exec = exec_assert,
+      .signature = "assert(cond, message=none): an error when cond is false (per tensor when "
+                   "cond depends on it); the value is true" },
     { .name = "gradient", .params = { "values", NULL }, .n_required = 1,
       .plan = plan_gradient, .exec = exec_gradient,
       .signature = "gradient([v0, ..., vk]): piecewise linear in layer / (n_layers - 1)" },

@@ -114,6 +114,7 @@ BI_DECLARE(drop)
 BI_DECLARE(rename)
 BI_DECLARE(glob)
 BI_DECLARE(regex)
+BI_DECLARE(assert)
 Value plan_len(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
 Value plan_range(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
 Value plan_map(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);

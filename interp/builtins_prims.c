@@ -217,3 +217,31 @@ Value exec_where(Exec *x, const Node *n, Value *args) {
     }
     return bi_tensor_value(r);
 }
+
+/* ---- assert(cond, message) ------------------------------------------------------------
+ * A recipe's own checks: a plain false is an error when planning, a
+ * per-tensor condition fails the tensor it is false for. The value of an
+ * assert is true, so it can be combined: ok = assert(...) and assert(...). */
+
+Value plan_assert(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    if (args[1].kind != V_NONE && args[1].kind != V_STR)
+        return plan_error(p, sp[1], "assert()'s message must be a string");
+    if (args[0].kind == V_BOOL) {
+        if (args[0].u.b) return args[0];
+        if (args[1].kind == V_STR)
+            return plan_error(p, call, "assertion failed: %.*s", (int)args[1].u.str.len, args[1].u.str.s);
+        return plan_error(p, call, "assertion failed");
+    }
+    if (args[0].kind != V_LAZY)
+        return plan_error(p, sp[0], "assert() expects true or false, found %s", val_kind_name(args[0].kind));
+    return bi_make_call(p, bi, args, call, NULL);
+}
+
+Value exec_assert(Exec *x, const Node *n, Value *args) {
+    if (args[0].kind != V_BOOL)
+        return exec_fail(x, n->span, "assert() expects true or false, found %s", val_kind_name(args[0].kind));
+    if (args[0].u.b) return args[0];
+    if (args[1].kind == V_STR)
+        return exec_fail(x, n->span, "assertion failed: %.*s", (int)args[1].u.str.len, args[1].u.str.s);
+    return exec_fail(x, n->span, "assertion failed");
+}
