@@ -30,6 +30,7 @@ help:
 	@echo "make demo       install missing build dependencies, build, run an example merge"
 	@echo "make test       unit, golden and conformance tests; ends with 'N passed, M failed'"
 	@echo "make asan       the test suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make bench      time merges of generated 1B-parameter models against the I/O floor"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60) under ASan+UBSan"
 	@echo "make deps       apt-get install the build dependencies"
 	@echo "make install    install binary and stdlib under PREFIX=$(PREFIX)"
@@ -127,6 +128,11 @@ fuzz:
 demo: ensure-deps
 	@$(MAKE) --no-print-directory all
 	sh examples/demo.sh $(BUILD)
+
+# bench: merges of generated 1.1B-parameter checkpoints against the I/O floor;
+# writes docs/performance.md (models cached in $(BUILD)/bench-models).
+bench: all
+	sh tools/bench.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mergelang/stdlib

@@ -1,5 +1,6 @@
 /* builtins.c - the table of built-in functions, in one place, and the
  * argument helpers the built-in files share (builtins_int.h). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -226,6 +227,18 @@ bool bi_number_arg(Exec *x, const Node *n, Value v, const char *pname, double *o
         exec_fail(x, n->span, "%s must be a number, found %s", pname, val_kind_name(v.kind));
         return false;
     }
+    /* A per-tensor number can be NaN or infinite (cos of a zero tensor,
+     * 1 / (x - x)); no parameter means anything then, and seeds must also
+     * convert to an integer without overflow. */
+    if (!isfinite(v.u.num)) {
+        exec_fail(x, n->span, "%s must be a finite number, found %g", pname, v.u.num);
+        return false;
+    }
+    if ((strcmp(pname, "seed") == 0 || strcmp(pname, "stream") == 0) &&
+        !(v.u.num >= 0 && v.u.num < 9007199254740992.0 && v.u.num == floor(v.u.num))) {
+        exec_fail(x, n->span, "%s must be a whole number from 0 to 2^53, found %g", pname, v.u.num);
+        return false;
+    }
     *out = v.u.num;
     return true;
 }
@@ -293,7 +306,10 @@ const float **bi_tensor_data(Exec *x, const Node *n, Value list, const Tensor **
 /* The shape node n produces for the current tensor (its signature's). */
 const Shape *bi_out_shape(Exec *x, const Node *n, const Tensor *fallback) {
     const TensorInfo *info = tset_find(n->set, x->out->name);
-    return info ? &info->shape : &fallback->shape;
+    Shape *s = arena_alloc(x->arena, sizeof *s);
+    if (!s) return &fallback->shape;
+    *s = exec_shape(x, info ? &info->shape : &fallback->shape);
+    return s;
 }
 
 /* The float data of k forced tensors, each cropped to shape (embeddings of
@@ -376,13 +392,13 @@ static const Builtin table[] = {
     { .name = "save", .params = { "model", "path", "dtype", "shard", "config", NULL }, .n_required = 2,
       .plan = plan_save, .exec = NULL,
       .signature = "save(model, path, dtype=none, shard=\"5GB\", config=none)" },
-    { .name = "linear", .params = { "models", "weights", "normalize", NULL }, .n_required = 1,
+    { .name = "linear", .rowwise = true, .params = { "models", "weights", "normalize", NULL }, .n_required = 1,
       .plan = plan_linear, .exec = exec_linear,
       .signature = "linear(models, weights=1, normalize=true)" },
     { .name = "slerp", .params = { "a", "b", "t", NULL }, .n_required = 3,
       .plan = plan_slerp, .exec = exec_slerp,
       .signature = "slerp(a, b, t): t=0 gives a, t=1 gives b" },
-    { .name = "task_arithmetic",
+    { .name = "task_arithmetic", .rowwise = true,
       .params = { "base", "models", "weights", "lambda", "normalize", NULL }, .n_required = 2,
       .plan = plan_gta, .exec = exec_gta, .info = &m_task_arithmetic,
       .signature = "task_arithmetic(base, models, weights=1, lambda=1, normalize=false)" },
@@ -444,7 +460,7 @@ static const Builtin table[] = {
     { .name = "model_stock", .params = { "base", "models", "filter_wise", NULL }, .n_required = 2,
       .plan = plan_model_stock, .exec = exec_model_stock,
       .signature = "model_stock(base, models, filter_wise=false): at least two models" },
-    { .name = "nearswap", .params = { "base", "model", "t", NULL }, .n_required = 3,
+    { .name = "nearswap", .rowwise = true, .params = { "base", "model", "t", NULL }, .n_required = 3,
       .plan = plan_nearswap, .exec = exec_nearswap,
       .signature = "nearswap(base, model, t)" },
     { .name = "sce", .params = { "base", "models", "select_topk", NULL }, .n_required = 2,
@@ -479,31 +495,31 @@ static const Builtin table[] = {
       .plan = plan_sparsify, .exec = exec_sparsify,
       .signature = "drop_della(deltas, density, epsilon=0.15, seed=0, stream=0, rescale=true): "
                    "magnitude-ranked random drop (DELLA)" },
-    { .name = "elect_sign",
+    { .name = "elect_sign", .rowwise = true,
       .params = { "deltas", "weights", "consensus", "weighted_election", NULL }, .n_required = 1,
       .plan = plan_consensus, .exec = exec_consensus,
       .signature = "elect_sign(deltas, weights=1, consensus=\"sum\", weighted_election=true): "
                    "the TIES sign election as a model of +1/-1" },
-    { .name = "disjoint_merge",
+    { .name = "disjoint_merge", .rowwise = true,
       .params = { "base", "deltas", "weights", "consensus", "normalize", "lambda", "weighted_election",
                   "divisor", NULL }, .n_required = 2,
       .plan = plan_consensus, .exec = exec_consensus,
       .signature = "disjoint_merge(base, deltas, weights=1, consensus=\"sum\", normalize=true, "
                    "lambda=1, weighted_election=true, divisor=\"weights\")" },
-    { .name = "select", .params = { "model", "pattern", "mode", NULL }, .n_required = 2,
+    { .name = "select", .rowwise = true, .params = { "model", "pattern", "mode", NULL }, .n_required = 2,
       .plan = plan_select, .exec = exec_select,
       .signature = "select(model, pattern, mode=\"substring\"): the tensors whose names match "
                    "(mode \"glob\", \"regex\" or \"exact\" too)" },
-    { .name = "drop", .params = { "model", "pattern", "mode", NULL }, .n_required = 2,
+    { .name = "drop", .rowwise = true, .params = { "model", "pattern", "mode", NULL }, .n_required = 2,
       .plan = plan_drop, .exec = exec_drop,
       .signature = "drop(model, pattern, mode=\"substring\"): the tensors whose names do not match" },
-    { .name = "rename", .params = { "model", "from", "to", NULL }, .n_required = 3,
+    { .name = "rename", .rowwise = true, .params = { "model", "from", "to", NULL }, .n_required = 3,
       .plan = plan_rename, .exec = exec_rename, .lazy_args = true,
       .signature = "rename(model, from, to): every occurrence of the string from in the names becomes to" },
-    { .name = "glob", .params = { "text", "pattern", NULL }, .n_required = 2,
+    { .name = "glob", .rowwise = true, .params = { "text", "pattern", NULL }, .n_required = 2,
       .plan = plan_glob, .exec = exec_glob,
       .signature = "glob(text, pattern): shell-style match, e.g. glob(name, \"*.layers.1?.*\")" },
-    { .name = "regex", .params = { "text", "pattern", NULL }, .n_required = 2,
+    { .name = "regex", .rowwise = true, .params = { "text", "pattern", NULL }, .n_required = 2,
       .plan = plan_regex, .exec = exec_regex,
       .signature = "regex(text, pattern): POSIX extended regular expression search" },
     { .name = "len", .params = { "x", NULL }, .n_required = 1, .plan = plan_len,
@@ -516,18 +532,18 @@ static const Builtin table[] = {
       .signature = "zip(xs, ys) = [[x0, y0], [x1, y1], ...]" },
     { .name = "sum", .params = { "xs", NULL }, .n_required = 1, .plan = plan_sum,
       .signature = "sum(xs): numbers or models added left to right (0 for an empty list)" },
-    { .name = "assert", .params = { "cond", "message", NULL }, .n_required = 1,
+    { .name = "assert", .rowwise = true, .params = { "cond", "message", NULL }, .n_required = 1,
       .plan = plan_assert, .exec = exec_assert,
       .signature = "assert(cond, message=none): an error when cond is false (per tensor when "
                    "cond depends on it); the value is true" },
-    { .name = "gradient", .params = { "values", NULL }, .n_required = 1,
+    { .name = "gradient", .rowwise = true, .params = { "values", NULL }, .n_required = 1,
       .plan = plan_gradient, .exec = exec_gradient,
       .signature = "gradient([v0, ..., vk]): piecewise linear in layer / (n_layers - 1)" },
-    { .name = "layers", .params = { "model", "from", "to", NULL }, .n_required = 3,
+    { .name = "layers", .rowwise = true, .params = { "model", "from", "to", NULL }, .n_required = 3,
       .plan = plan_layers, .exec = exec_layers,
       .lazy_args = true,
       .signature = "layers(model, from, to): blocks from .. to-1, renumbered from 0" },
-    { .name = "stack", .params = { "*slices", NULL }, .n_required = 1,
+    { .name = "stack", .rowwise = true, .params = { "*slices", NULL }, .n_required = 1,
       .plan = plan_stack, .exec = exec_stack,
       .lazy_args = true,
       .signature = "stack(s1, s2, ...): the slices' blocks one after another" },
@@ -546,16 +562,16 @@ static const Builtin table[] = {
     { .name = "cos", .params = { "a", "b", NULL }, .n_required = 2,
       .plan = plan_cos, .exec = exec_cos,
       .signature = "cos(a, b): cosine similarity of the two tensors (0 if either is zero)" },
-    { .name = "abs", .params = { "model", NULL }, .n_required = 1,
+    { .name = "abs", .rowwise = true, .params = { "model", NULL }, .n_required = 1,
       .plan = plan_abs, .exec = exec_abs,
       .signature = "abs(m): element-wise absolute value" },
-    { .name = "sign", .params = { "model", NULL }, .n_required = 1,
+    { .name = "sign", .rowwise = true, .params = { "model", NULL }, .n_required = 1,
       .plan = plan_sign, .exec = exec_sign,
       .signature = "sign(m): element-wise -1, 0 or 1" },
-    { .name = "clamp", .params = { "model", "lo", "hi", NULL }, .n_required = 3,
+    { .name = "clamp", .rowwise = true, .params = { "model", "lo", "hi", NULL }, .n_required = 3,
       .plan = plan_clamp, .exec = exec_clamp,
       .signature = "clamp(m, lo, hi): element-wise clamp" },
-    { .name = "where", .params = { "mask", "a", "b", NULL }, .n_required = 3,
+    { .name = "where", .rowwise = true, .params = { "mask", "a", "b", NULL }, .n_required = 3,
       .plan = plan_where, .exec = exec_where,
       .signature = "where(mask, a, b): a where mask is nonzero, else b (models or numbers)" },
 };

@@ -31,6 +31,10 @@ struct Builtin {
      * built-ins that evaluate an argument for another tensor name (layers,
      * stack) or not at all. */
     bool lazy_args;
+    /* Each output entry depends only on the same entry of its tensor
+     * arguments (and on per-tensor numbers that need no data), so a tensor
+     * may be computed in row ranges. */
+    bool rowwise;
     const void *info;          /* per-built-in constants (method defaults) */
 };
 

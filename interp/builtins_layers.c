@@ -6,6 +6,7 @@
  * tensor "model.layers.5.x" of stack may be block 1 of its second slice,
  * and inside that slice `layer` is 1 and `n_layers` the slice's length, so
  * a gradient restarts in each slice as in mergekit. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +36,8 @@ static const char *renamed(Plan *p, const char *name, long layer) {
 }
 
 static bool whole_number(Value v, long *out) {
-    if (v.kind != V_NUM || v.u.num != (double)(long)v.u.num) return false;
+    /* Range first: converting a double outside long's range is undefined. */
+    if (v.kind != V_NUM || !(fabs(v.u.num) < 1e15) || v.u.num != floor(v.u.num)) return false;
     *out = (long)v.u.num;
     return true;
 }
@@ -54,11 +56,13 @@ Value plan_layers(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Sr
         return plan_error(p, sp[i], "layers() expects a whole number of blocks, found %s",
                           val_kind_name(args[i].kind));
     }
-    if (from < 0 || to > in->n_layers || from >= to) {
+    /* An empty range is allowed: mergekit uses a zero-block last slice to
+     * choose which model supplies the final norm and head. */
+    if (from < 0 || to > in->n_layers || from > to) {
         diag_error(p->diag, span_join(sp[1], sp[2]),
                    "layers %ld to %ld are outside the model's %ld blocks", from, to, in->n_layers);
-        diag_hint(p->diag, "the range is half-open: layers(m, 0, %ld) is the whole model",
-                  in->n_layers);
+        diag_hint(p->diag, "the range is half-open: layers(m, 0, %ld) is the whole model, "
+                           "layers(m, k, k) none of its blocks", in->n_layers);
         return val_error();
     }
     TensorInfo *items = plan_alloc(p, (in->n ? in->n : 1) * sizeof *items);

@@ -38,6 +38,7 @@ Value plan_range(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Src
         if (!whole(args[1], &b)) return plan_error(p, sp[1], "range() expects whole numbers");
     }
     if (b - a > 1000000) return plan_error(p, call, "range() of more than a million numbers");
+    if (b > a && !plan_spend(p, b - a, call)) return val_error();
     ValList *l;
     Value v = list_value(p, b > a ? (size_t)(b - a) : 0, &l);
     for (size_t i = 0; i < l->n; i++) l->items[i] = val_num((double)(a + (long)i));

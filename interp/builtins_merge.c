@@ -182,8 +182,7 @@ Value exec_gta(Exec *x, const Node *n, Value *args) {
     const GtaMethod *m = bi->info;
     const Tensor *base = args[0].u.tensor;
     if (!base->f) return args[0];
-    const TensorInfo *out_info = tset_find(n->set, x->out->name);
-    const Shape *shape = out_info ? &out_info->shape : &base->shape;
+    const Shape *shape = bi_out_shape(x, n, base);
     const ValList *models = args[1].u.list;
     size_t k = models->n, numel = (size_t)base->numel;
     size_t row_len = base->shape.rank ? (size_t)base->shape.dims[base->shape.rank - 1] : 1;

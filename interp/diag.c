@@ -1,10 +1,14 @@
 /* diag.c - source files, the line table, and located messages; see diag.h.
  *
  * The text being shown may come from a hostile or broken file: it can hold
- * NUL bytes, control characters and invalid UTF-8. Shown source lines replace
- * control characters (except tab) and invalid bytes with '?', so a message
- * never sends terminal escapes and its caret line stays aligned: the caret
- * padding repeats the line's tabs and puts one space per code point. */
+ * NUL bytes, control characters and invalid UTF-8, and so can the paths and
+ * tensor names a message quotes. Everything printed (file name, message,
+ * source line) has control characters (except tab) and invalid bytes
+ * replaced with '?', so a message never sends terminal escapes, and the
+ * caret line stays aligned: the caret padding repeats the line's tabs and
+ * puts one space per code point. Output is bounded too: long lines are
+ * shown cut around the span, messages at MSG_MAX bytes, and diag_init
+ * prints at most DIAG_MAX_ERRORS errors (the rest are counted). */
 #include "diag.h"
 
 #include <errno.h>
@@ -13,8 +17,18 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Offsets are uint32_t everywhere; 64 MiB leaves room and bounds memory. */
-#define SRC_MAX_BYTES ((size_t)64 * 1024 * 1024)
+/* Offsets are uint32_t everywhere. A recipe is a few kilobytes; the limit
+ * bounds what a hostile one costs to parse and plan (a statement takes a
+ * few hundred bytes of tree and values: 8 MiB of "1\n" is about 1 GB). */
+#define SRC_MAX_BYTES ((size_t)8 * 1024 * 1024)
+/* Source shown under a message: at most SHOW_COLS columns of the line,
+ * starting up to SHOW_BEFORE columns before the span. */
+#define SHOW_COLS 100
+#define SHOW_BEFORE 40
+/* Longest message printed (the rest is cut, with "..."). */
+#define MSG_MAX 2000
+/* Errors printed before the rest are only counted (diag_init's default). */
+#define DIAG_MAX_ERRORS 50
 
 /* ---- files and the line table ------------------------------------------ */
 
@@ -192,7 +206,8 @@ void src_line_col(const SrcFile *f, uint32_t offset, int *line, int *col) {
 void diag_init(Diag *d, FILE *out) {
     d->out = out;
     d->n_errors = 0;
-    d->max_errors = 0;
+    /* Bounded by default: a hostile recipe can hold millions of errors. */
+    d->max_errors = DIAG_MAX_ERRORS;
 }
 
 /* Whether the latest error was printed; notes and hints follow its fate. */
@@ -200,21 +215,13 @@ static bool showing(const Diag *d) {
     return d->max_errors <= 0 || d->n_errors <= d->max_errors;
 }
 
-static void show_source(FILE *out, SrcSpan at) {
-    const SrcFile *f = at.file;
-    uint32_t start = at.start > f->len ? (uint32_t)f->len : at.start;
-    uint32_t stop = at.end > f->len ? (uint32_t)f->len : at.end;
-    if (stop < start) stop = start;
-    size_t i = line_of(f, start);
-    const unsigned char *text = (const unsigned char *)f->text;
-    const unsigned char *end = text + f->len;
-    size_t ls = f->line_starts[i], le = line_end(f, i);
-    /* A span that starts on a line's newline (or '\r\n') shows at its end. */
-    if (start > le) start = (uint32_t)le;
-
-    fprintf(out, "%5d | ", (int)(i + 1));
-    for (const unsigned char *p = text + ls; p < text + le;) {
-        size_t n = utf8_len(p, text + le);
+/* Writes [p, end) with everything a terminal would act on replaced by '?':
+ * control characters (C0 but tab, DEL, C1) and invalid UTF-8. Source lines
+ * and message arguments come from recipes and checkpoints: a path or a
+ * tensor name can hold "\x1b]0;..." or "\u001b[2J". */
+static void put_clean(FILE *out, const unsigned char *p, const unsigned char *end) {
+    while (p < end) {
+        size_t n = utf8_len(p, end);
         if (n == 0) {
             fputc('?', out);
             p++;
@@ -229,13 +236,79 @@ static void show_source(FILE *out, SrcSpan at) {
             p += n;
         }
     }
-    fputs("\n      | ", out);
-    for (const unsigned char *p = text + ls; p < text + start; p += col_step(p, end))
+}
+
+static void put_clean_str(FILE *out, const char *s) {
+    put_clean(out, (const unsigned char *)s, (const unsigned char *)s + strlen(s));
+}
+
+/* Formats a message and writes it cleaned, cut at MSG_MAX bytes. */
+static void put_message(FILE *out, const char *fmt, va_list ap) {
+    char small[256], *buf = small;
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n >= (int)sizeof small) {
+        size_t len = (size_t)n < MSG_MAX ? (size_t)n : MSG_MAX;
+        buf = malloc(len + 1);
+        if (buf) vsnprintf(buf, len + 1, fmt, again);
+        else buf = small;
+    }
+    va_end(again);
+    if (n > 0) {
+        size_t len = strlen(buf);
+        put_clean(out, (const unsigned char *)buf, (const unsigned char *)buf + len);
+        if ((size_t)n > len) fputs("...", out);
+    }
+    if (buf != small) free(buf);
+}
+
+/* Byte offset of the column `cols` columns after p (or end, if sooner). */
+static const unsigned char *skip_cols(const unsigned char *p, const unsigned char *end, size_t cols) {
+    for (; cols > 0 && p < end; cols--) p += col_step(p, end);
+    return p;
+}
+
+/* Shows the line holding the span's start with a caret line under it. A long
+ * line (a minified or hostile recipe) is cut to a window of SHOW_COLS
+ * columns that starts SHOW_BEFORE columns before the span, with "..." where
+ * text was left out, so a message stays short whatever the line length. */
+static void show_source(FILE *out, SrcSpan at) {
+    const SrcFile *f = at.file;
+    uint32_t start = at.start > f->len ? (uint32_t)f->len : at.start;
+    uint32_t stop = at.end > f->len ? (uint32_t)f->len : at.end;
+    if (stop < start) stop = start;
+    size_t i = line_of(f, start);
+    const unsigned char *text = (const unsigned char *)f->text;
+    size_t ls = f->line_starts[i], le = line_end(f, i);
+    /* A span that starts on a line's newline (or '\r\n') shows at its end. */
+    if (start > le) start = (uint32_t)le;
+    const unsigned char *line_end_p = text + le, *at_p = text + start;
+
+    const unsigned char *ws = text + ls, *we = line_end_p;
+    if (skip_cols(ws, line_end_p, SHOW_COLS) < line_end_p) {
+        /* Columns before the span, and after it (counted up to SHOW_COLS):
+         * a span near the end of the line gets more of what precedes it. */
+        size_t before = 0, after = 0;
+        for (const unsigned char *p = ws; p < at_p; p += col_step(p, line_end_p)) before++;
+        for (const unsigned char *p = at_p; p < line_end_p && after < SHOW_COLS; p += col_step(p, line_end_p))
+            after++;
+        size_t keep = after < SHOW_COLS - SHOW_BEFORE ? SHOW_COLS - after : SHOW_BEFORE;
+        ws = skip_cols(ws, at_p, before > keep ? before - keep : 0);
+        we = skip_cols(ws, line_end_p, SHOW_COLS);
+    }
+    bool cut_left = ws > text + ls, cut_right = we < line_end_p;
+
+    int width = fprintf(out, "%5d", (int)(i + 1));
+    fprintf(out, " | %s", cut_left ? "..." : "");
+    put_clean(out, ws, we);
+    fprintf(out, "%s\n%*s | %s", cut_right ? "..." : "", width > 0 ? width : 5, "", cut_left ? "   " : "");
+    for (const unsigned char *p = ws; p < at_p; p += col_step(p, line_end_p))
         fputc(*p == '\t' ? '\t' : ' ', out);
     fputc('^', out);
-    const unsigned char *p = text + start;
-    if (p < text + le) p += col_step(p, end);
-    for (; p < text + le && p < text + stop; p += col_step(p, end))
+    const unsigned char *p = at_p;
+    if (p < we) p += col_step(p, line_end_p);
+    for (; p < we && p < text + stop; p += col_step(p, line_end_p))
         fputc('~', out);
     fputc('\n', out);
 }
@@ -244,11 +317,12 @@ static void located(Diag *d, const char *kind, SrcSpan at, const char *fmt, va_l
     if (at.file) {
         int line, col;
         src_line_col(at.file, at.start, &line, &col);
-        fprintf(d->out, "%s:%d:%d: %s: ", at.file->path, line, col, kind);
+        put_clean_str(d->out, at.file->path);
+        fprintf(d->out, ":%d:%d: %s: ", line, col, kind);
     } else {
         fprintf(d->out, "mergelang: %s: ", kind);
     }
-    vfprintf(d->out, fmt, ap);
+    put_message(d->out, fmt, ap);
     fputc('\n', d->out);
     if (at.file) show_source(d->out, at);
 }
@@ -275,7 +349,7 @@ void diag_hint(Diag *d, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("  hint: ", d->out);
-    vfprintf(d->out, fmt, ap);
+    put_message(d->out, fmt, ap);
     fputc('\n', d->out);
     va_end(ap);
 }
@@ -286,7 +360,7 @@ void diag_plain(Diag *d, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("mergelang: error: ", d->out);
-    vfprintf(d->out, fmt, ap);
+    put_message(d->out, fmt, ap);
     fputc('\n', d->out);
     va_end(ap);
 }

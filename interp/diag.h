@@ -8,7 +8,8 @@
  *       3 | out = (a + )
  *         |            ^
  *
- * followed by optional "note:" lines (also located) and "hint:" lines.
+ * followed by optional "note:" lines (also located) and "hint:" lines. A
+ * line longer than 100 columns is shown cut around the span, with "...".
  * Messages go to the Diag's stream; callers (CLI, REPL, tests) choose it. */
 #ifndef MERGELANG_DIAG_H
 #define MERGELANG_DIAG_H
@@ -32,7 +33,7 @@ typedef struct SrcSpan {
 } SrcSpan;
 
 /* Reads a file; returns NULL (errno set) when it cannot be read. Inputs over
- * 64 MiB are refused (errno = EFBIG). */
+ * 8 MiB are refused (errno = EFBIG). */
 SrcFile *src_load(const char *path);
 /* Wraps text (copied) under a display name, e.g. "<repl>" or "<-e>". */
 SrcFile *src_from_string(const char *path, const char *text, size_t len);
@@ -43,7 +44,7 @@ void src_line_col(const SrcFile *f, uint32_t offset, int *line, int *col);
 typedef struct Diag {
     FILE *out;
     int n_errors;
-    int max_errors;        /* stop printing after this many (0 = no limit) */
+    int max_errors;        /* stop printing after this many (0 = no limit; diag_init sets 50) */
 } Diag;
 
 void diag_init(Diag *d, FILE *out);

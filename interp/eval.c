@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +27,9 @@
  * recipe needs (a 100-model merge takes thousands), few enough that an
  * exponential recursion stops within a second or two and bounded memory. */
 #define PLAN_MAX_STEPS 2000000
+/* Memory the plan stage may hold (values, lists, strings, graph nodes):
+ * checked with the steps, so a step can overshoot it by one allocation. */
+#define PLAN_MAX_BYTES ((size_t)1 << 30)
 
 static const char *const context_names[] = { "name", "layer", "n_layers", "shape", "dtype" };
 #define N_CONTEXT_NAMES (sizeof context_names / sizeof context_names[0])
@@ -90,15 +94,57 @@ static Value node_value(Node *n) {
 
 /* ---- environments ----------------------------------------------------------- */
 
-static Binding *env_find_local(Env *e, const char *name) {
-    for (size_t i = 0; i < e->n; i++)
-        if (strcmp(e->items[i].name, name) == 0) return &e->items[i];
+/* A scope is an array of bindings in definition order. A scope with many
+ * names (a generated or hostile recipe may define hundreds of thousands)
+ * also gets a hash index of the array, so that defining and looking up names
+ * is not quadratic. The array stays the truth: the index is brought up to
+ * date lazily, and an index entry counts only when the binding it points to
+ * exists and has the name looked for (the REPL cuts the array back after a
+ * failed input). */
+#define ENV_INDEX_MIN 16
+
+static size_t name_hash(const char *s) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)h;
+}
+
+static void env_index_sync(Plan *p, Env *e) {
+    if (e->n_indexed > e->n) e->n_indexed = e->n;
+    if (e->n_indexed == e->n) return;
+    if (2 * (e->n_filled + e->n - e->n_indexed) > e->n_slots) {
+        size_t ns = 64;
+        while (ns < 4 * e->n) ns *= 2;
+        e->slots = plan_alloc(p, ns * sizeof *e->slots);
+        e->n_slots = ns;
+        e->n_filled = 0;
+        e->n_indexed = 0;
+    }
+    for (; e->n_indexed < e->n; e->n_indexed++) {
+        size_t h = name_hash(e->items[e->n_indexed].name) & (e->n_slots - 1);
+        while (e->slots[h]) h = (h + 1) & (e->n_slots - 1);
+        e->slots[h] = e->n_indexed + 1;
+        e->n_filled++;
+    }
+}
+
+static Binding *env_find_local(Plan *p, Env *e, const char *name) {
+    if (e->n < ENV_INDEX_MIN) {
+        for (size_t i = 0; i < e->n; i++)
+            if (strcmp(e->items[i].name, name) == 0) return &e->items[i];
+        return NULL;
+    }
+    env_index_sync(p, e);
+    for (size_t h = name_hash(name) & (e->n_slots - 1); e->slots[h]; h = (h + 1) & (e->n_slots - 1)) {
+        size_t i = e->slots[h] - 1;
+        if (i < e->n && strcmp(e->items[i].name, name) == 0) return &e->items[i];
+    }
     return NULL;
 }
 
-static Binding *env_lookup(Env *e, const char *name) {
+static Binding *env_lookup(Plan *p, Env *e, const char *name) {
     for (; e; e = e->parent) {
-        Binding *b = env_find_local(e, name);
+        Binding *b = env_find_local(p, e, name);
         if (b) return b;
     }
     return NULL;
@@ -107,7 +153,7 @@ static Binding *env_lookup(Env *e, const char *name) {
 /* Function scopes are few and small; their bindings live in the plan arena
  * (copied on growth), globals in a malloc'd array that plan_free releases. */
 static void env_define(Plan *p, Env *e, const char *name, Value v, SrcSpan at) {
-    Binding *b = env_find_local(e, name);
+    Binding *b = env_find_local(p, e, name);
     if (b) {
         b->value = v;
         b->at = at;
@@ -152,6 +198,10 @@ static Value context_value(Plan *p, int which) {
 }
 
 static void report_unknown_name(Plan *p, Env *env, const char *name, SrcSpan at) {
+    diag_error(p->diag, at, "unknown name '%s'", name);
+    /* Past the errors shown, a suggestion would only cost time (quadratic
+     * in a recipe with many names and many unknown ones). */
+    if (p->diag->max_errors > 0 && p->diag->n_errors > p->diag->max_errors) return;
     /* Gather every visible name for the suggestion. */
     size_t cap = builtin_count() + N_CONTEXT_NAMES;
     for (Env *e = env; e; e = e->parent) cap += e->n;
@@ -162,12 +212,11 @@ static void report_unknown_name(Plan *p, Env *env, const char *name, SrcSpan at)
     for (size_t i = 0; i < builtin_count(); i++) cands[n++] = builtin_at(i)->name;
     for (size_t i = 0; i < N_CONTEXT_NAMES; i++) cands[n++] = context_names[i];
     const char *s = suggest_closest(name, cands, n);
-    diag_error(p->diag, at, "unknown name '%s'", name);
     if (s) diag_hint(p->diag, "did you mean '%s'?", s);
 }
 
 static Value lookup_name(Plan *p, Env *env, const Ast *n) {
-    Binding *b = env_lookup(env, n->u.name);
+    Binding *b = env_lookup(p, env, n->u.name);
     if (b) return b->value;
     int ci = context_index(n->u.name);
     if (ci >= 0) return context_value(p, ci);
@@ -537,6 +586,7 @@ static Value eval_call(Plan *p, Env *env, const Ast *n) {
 
 Value plan_apply(Plan *p, Value f, const Value *args, size_t n, SrcSpan at) {
     if (f.kind == V_ERROR) return f;
+    if (!plan_spend(p, 1, at)) return val_error();
     if (p->depth >= PLAN_MAX_DEPTH) {
         if (!p->depth_reported) {
             diag_error(p->diag, at, "evaluation nested too deeply (more than %d levels)", PLAN_MAX_DEPTH);
@@ -624,25 +674,35 @@ static Value eval_index(Plan *p, Env *env, const Ast *n) {
     if (a.kind != V_LIST)
         return plan_error(p, n->u.op.a->span, "only lists and models can be indexed, found %s",
                           val_kind_name(a.kind));
-    if (i.kind != V_NUM || i.u.num != (double)(long long)i.u.num)
+    /* Compared as doubles: converting a huge or NaN index is undefined. */
+    if (i.kind != V_NUM || i.u.num != floor(i.u.num))
         return plan_error(p, n->u.op.b->span, "a list index must be a whole number, found %s",
                           val_kind_name(i.kind));
-    long long k = (long long)i.u.num, len = (long long)a.u.list->n;
-    if (k < 0) k += len;
-    if (k < 0 || k >= len)
-        return plan_error(p, n->u.op.b->span, "index %lld is outside the list of %lld item%s",
-                          (long long)i.u.num, len, len == 1 ? "" : "s");
-    return a.u.list->items[k];
+    size_t len = a.u.list->n;
+    double k = i.u.num < 0 ? i.u.num + (double)len : i.u.num;
+    if (!(k >= 0 && k < (double)len))
+        return plan_error(p, n->u.op.b->span, "index %.15g is outside the list of %zu item%s",
+                          i.u.num, len, len == 1 ? "" : "s");
+    return a.u.list->items[(size_t)k];
+}
+
+bool plan_spend(Plan *p, long n, SrcSpan at) {
+    if (p->steps > PLAN_MAX_STEPS) return false; /* already reported */
+    p->steps += n;
+    if (p->steps <= PLAN_MAX_STEPS && p->arena.bytes_in_use <= PLAN_MAX_BYTES) return true;
+    if (p->steps <= PLAN_MAX_STEPS) {
+        diag_error(p->diag, at, "the recipe needs more than %d MiB of memory when planning",
+                   (int)(PLAN_MAX_BYTES >> 20));
+    } else {
+        diag_error(p->diag, at, "the recipe takes more than %d evaluation steps", PLAN_MAX_STEPS);
+        diag_hint(p->diag, "a recursive function that calls itself more than once per call grows exponentially");
+    }
+    p->steps = PLAN_MAX_STEPS + 1;
+    return false;
 }
 
 static Value eval(Plan *p, Env *env, const Ast *n) {
-    if (++p->steps > PLAN_MAX_STEPS) {
-        if (p->steps == PLAN_MAX_STEPS + 1) {
-            diag_error(p->diag, n->span, "the recipe takes more than %d evaluation steps", PLAN_MAX_STEPS);
-            diag_hint(p->diag, "a recursive function that calls itself more than once per call grows exponentially");
-        }
-        return val_error();
-    }
+    if (!plan_spend(p, 1, n->span)) return val_error();
     if (p->depth >= PLAN_MAX_DEPTH) {
         /* Report once: every frame of the runaway recursion would hit it again. */
         if (!p->depth_reported) {
@@ -690,7 +750,7 @@ static bool check_assignable(Plan *p, Env *env, const char *name, SrcSpan at) {
         plan_error(p, at, "'%s' is a built-in function and cannot be assigned", name);
         return false;
     }
-    Binding *b = env_find_local(env, name);
+    Binding *b = env_find_local(p, env, name);
     if (b && !p->allow_rebind) {
         diag_error(p->diag, at, "'%s' is already defined", name);
         if (b->at.file) diag_note(p->diag, b->at, "'%s' was defined here", name);
@@ -863,7 +923,7 @@ static void exec_import(Plan *p, Env *env, const Ast *s) {
     }
     for (size_t i = 0; i < m->env->n; i++) {
         const Binding *b = &m->env->items[i];
-        Binding *old = env_find_local(env, b->name);
+        Binding *old = env_find_local(p, env, b->name);
         if (old && memcmp(&old->value, &b->value, sizeof b->value) == 0) continue;
         if (old || builtin_find(b->name) || context_index(b->name) >= 0) {
             diag_error(p->diag, s->span, "importing '%s' would redefine '%s'", s->u.import.target, b->name);
@@ -902,9 +962,31 @@ static void exec_stmt(Plan *p, Env *env, const Ast *s) {
     }
 }
 
+/* An output folder must not be, or contain, any input: replacing it would
+ * destroy what is being read. Checked after every statement has run, since
+ * a model may be opened after the save that would overwrite it. */
+static void check_outputs_spare_inputs(Plan *p) {
+    for (size_t s = 0; s < p->n_saves; s++) {
+        char out[PATH_MAX];
+        if (!realpath(p->saves[s].path, out)) continue;   /* does not exist yet: holds nothing */
+        size_t len = strlen(out);
+        for (size_t i = 0; i < p->n_ckpts; i++) {
+            char in[PATH_MAX];
+            if (!realpath(p->ckpts[i].path, in)) continue;
+            if (strncmp(in, out, len) == 0 && (in[len] == '\0' || in[len] == '/')) {
+                diag_error(p->diag, p->saves[s].span, "the output folder '%s' contains the input '%s'",
+                           p->saves[s].path, p->ckpts[i].path);
+                diag_hint(p->diag, "write the merge somewhere else; inputs are never overwritten");
+                break;
+            }
+        }
+    }
+}
+
 int plan_program(Plan *p, const Ast *program) {
     int before = p->diag->n_errors;
     for (size_t i = 0; i < program->u.list.n; i++) exec_stmt(p, &p->globals, program->u.list.items[i]);
+    check_outputs_spare_inputs(p);
     for (size_t i = 0; i < p->n_overrides; i++) {
         if (p->overrides[i].used) continue;
         char declared[512] = "";

@@ -30,6 +30,10 @@ typedef struct Env {
     struct Env *parent;
     size_t n, cap;
     Binding *items;
+    /* Hash index of items for large scopes (eval.c): binding index + 1 per
+     * slot, 0 when empty; in the plan arena. */
+    size_t *slots;
+    size_t n_slots, n_filled, n_indexed;
 } Env;
 
 struct Closure {
@@ -106,6 +110,10 @@ Value plan_apply(Plan *p, Value f, const Value *args, size_t n, SrcSpan at);
 Value plan_binary(Plan *p, AstOp op, Value a, Value b, SrcSpan op_at, SrcSpan whole);
 Node *plan_new_node(Plan *p, NodeKind kind, SrcSpan span);
 void *plan_alloc(Plan *p, size_t size);
+/* Counts n evaluation steps against the recipe's budget (a built-in that
+ * builds a list of n items spends n). Returns false once the budget is
+ * spent, after reporting it at `at` (only the first time). */
+bool plan_spend(Plan *p, long n, SrcSpan at);
 /* Reports an error located at `at`; returns V_ERROR. */
 Value plan_error(Plan *p, SrcSpan at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../runtime/hfnames.h"
 #include "builtins.h"
@@ -40,7 +41,8 @@ Tensor *exec_new_tensor(Exec *x, const Shape *shape, DType dtype, SrcSpan at) {
         t->dtype = dtype;
         t->shape = *shape;
         t->numel = n;
-        t->f = arena_array(x->arena, (size_t)n, sizeof(float));
+        /* Not zeroed: every kernel writes its whole output. */
+        t->f = arena_array_uninit(x->arena, (size_t)n, sizeof(float));
         if (t->f) return t;
     }
     exec_fail(x, at, "out of memory for a tensor of %lld elements", (long long)n);
@@ -59,6 +61,28 @@ static Value str_value(const char *s) {
     return v;
 }
 
+Shape exec_shape(const Exec *x, const Shape *full) {
+    Shape s = *full;
+    if (x->row_end > 0 && s.rank > 0) s.dims[0] = x->row_end - x->row_begin;
+    return s;
+}
+
+/* Tells the kernel the input pages just decoded are no longer needed by
+ * this process (they stay in the page cache), so resident memory does not
+ * grow with the size of the inputs. */
+static void release_pages(const uint8_t *p, size_t len) {
+    uintptr_t page = 4096, b = ((uintptr_t)p + page - 1) & ~(page - 1), e = ((uintptr_t)p + len) & ~(page - 1);
+    if (e > b) madvise((void *)b, e - b, MADV_DONTNEED);
+}
+
+/* True when no entry is NaN or infinite: x * 0 is NaN exactly for those,
+ * and a sum of such products is a loop the compiler vectorises. */
+static bool all_finite(const float *f, size_t n) {
+    float acc = 0;
+    for (size_t j = 0; j < n; j++) acc += f[j] * 0.0f;
+    return acc == 0;
+}
+
 static Value eval_source(Exec *x, const Node *n) {
     if (x->no_data) return exec_fail(x, n->span, "needs tensor data");
     const CkptTensor *ct = ckpt_find(n->u.source.ckpt, x->out->name);
@@ -66,21 +90,33 @@ static Value eval_source(Exec *x, const Node *n) {
     Tensor *t = arena_alloc(x->arena, sizeof *t);
     if (!t) return exec_fail(x, n->span, "out of memory");
     t->dtype = ct->dtype;
-    t->shape = ct->shape;
-    t->numel = shape_numel(&ct->shape);
+    t->shape = exec_shape(x, &ct->shape);
+    t->numel = shape_numel(&t->shape);
+    /* A row range of dim 0: rows are contiguous in the file. */
+    const uint8_t *data = ct->data;
+    if (x->row_end > 0 && ct->shape.rank > 0 && ct->shape.dims[0] > 0) {
+        if (x->row_end > ct->shape.dims[0])
+            return exec_fail(x, n->span, "tensor '%s' has fewer rows than asked for", x->out->name);
+        size_t row_bytes = (size_t)(shape_numel(&ct->shape) / ct->shape.dims[0]) * dtype_size(ct->dtype);
+        data += (size_t)x->row_begin * row_bytes;
+    }
     if (!dtype_is_computable(ct->dtype)) {
-        t->raw = ct->data;
+        t->raw = data;
         return tensor_value(t);
     }
-    t->f = arena_array(x->arena, t->numel > 0 ? (size_t)t->numel : 1, sizeof(float));
+    t->f = arena_array_uninit(x->arena, t->numel > 0 ? (size_t)t->numel : 1, sizeof(float));
     if (!t->f) return exec_fail(x, n->span, "out of memory reading tensor '%s'", x->out->name);
-    ckpt_read_f32(ct, t->f);
+    dtype_decode_f32(ct->dtype, data, t->f, (size_t)t->numel);
+    if (ct->file->mapped) release_pages(data, (size_t)t->numel * dtype_size(ct->dtype));
     /* A NaN or infinity in a checkpoint means a broken input; merging it
      * would spread it silently through every method. */
-    for (int64_t j = 0; !n->u.source.allow_nonfinite && j < t->numel; j++) {
-        if (!isfinite(t->f[j]))
-            return exec_fail(x, n->span, "%s holds %s at element %lld", ct->file->path,
-                             isnan(t->f[j]) ? "NaN" : "an infinity", (long long)j);
+    if (!n->u.source.allow_nonfinite && !all_finite(t->f, (size_t)t->numel)) {
+        for (int64_t j = 0; j < t->numel; j++) {
+            if (!isfinite(t->f[j]))
+                return exec_fail(x, n->span, "%s holds %s at element %lld", ct->file->path,
+                                 isnan(t->f[j]) ? "NaN" : "an infinity",
+                                 (long long)(j + x->row_begin * (t->numel / (t->shape.dims[0] ? t->shape.dims[0] : 1))));
+        }
     }
     return tensor_value(t);
 }
@@ -160,6 +196,8 @@ Value exec_in_frame(Exec *x, Value v, const TensorInfo *info, long n_layers) {
     if (exec_init(&child, x->arena, x->n_nodes, info, n_layers) != 0)
         return exec_fail(x, (SrcSpan){ 0 }, "out of memory");
     child.no_data = x->no_data;
+    child.row_begin = x->row_begin;
+    child.row_end = x->row_end;
     Value r = exec_force(&child, v);
     x->n_evaluated += child.n_evaluated;
     if (child.failed) {

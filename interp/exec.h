@@ -27,6 +27,10 @@ typedef struct Exec {
     int n_nodes;
     long n_evaluated;          /* nodes computed for this tensor (call by need: each at most once) */
     bool no_data;              /* reading a checkpoint tensor fails: for `plan`, which reads none */
+    /* Rows [row_begin, row_end) of dim 0 only (row_end == 0: the whole
+     * tensor): set for graphs that work entry by entry, so a big tensor is
+     * computed in parts, in bounded memory and on several threads. */
+    int64_t row_begin, row_end;
     bool failed;
     SrcSpan fail_at;
     char fail_msg[1024];
@@ -34,6 +38,8 @@ typedef struct Exec {
 
 /* Returns -1 when the memo table cannot be allocated. */
 int exec_init(Exec *x, Arena *arena, int n_nodes, const TensorInfo *out, long n_layers);
+/* The shape of what this Exec computes: the tensor's, or its row range's. */
+Shape exec_shape(const Exec *x, const Shape *full);
 /* Forces lazy values (and lists of them) to plain values for this tensor. */
 Value exec_force(Exec *x, Value v);
 /* Forces v as if computing tensor `info` of a model with n_layers blocks:

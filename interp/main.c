@@ -2,6 +2,7 @@
  * plan and output stages, and maps their outcome to the exit codes listed
  * in usage(). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,16 @@ enum {
     EXIT_USAGE = 2,    /* bad command line */
     EXIT_MERGE = 3     /* failed while computing or writing; no output left behind */
 };
+
+/* Set by SIGINT/SIGTERM; the writers check it between tensors and abandon
+ * their temporary folders, so an interrupted run leaves nothing behind. The
+ * one piece of global state: a signal handler has nowhere else to write. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
 
 static void usage(FILE *out) {
     fputs("usage: mergelang <command> [options]\n"
@@ -50,7 +61,8 @@ static void usage(FILE *out) {
           "  --version      show the version\n"
           "\n"
           "exit status: 0 success, 1 error in the recipe or its inputs (nothing written),\n"
-          "2 bad command line, 3 failure while merging or writing (no output left behind)\n",
+          "2 bad command line, 3 failure while merging or writing (no output left behind),\n"
+          "130 interrupted by SIGINT or SIGTERM (temporary files removed, nothing written)\n",
           out);
 }
 
@@ -159,7 +171,15 @@ int main(int argc, char **argv) {
             } else {
                 if (plan.n_saves == 0 && !quiet)
                     fprintf(stderr, "mergelang: %s saves nothing (call save(model, \"folder\"))\n", recipe);
-                OutputOptions opt = { .quiet = quiet, .threads = (int)jobs };
+                struct sigaction sa;
+                memset(&sa, 0, sizeof sa);
+                sa.sa_handler = on_signal;
+                sigaction(SIGINT, &sa, NULL);
+                sigaction(SIGTERM, &sa, NULL);
+                /* A file-size limit (ulimit -f) then shows as a write error
+                 * (EFBIG) with a message, not as a killed process. */
+                signal(SIGXFSZ, SIG_IGN);
+                OutputOptions opt = { .quiet = quiet, .threads = (int)jobs, .cancel = &interrupted };
                 if (output_run(&plan, &opt) != 0) status = EXIT_MERGE;
             }
             plan.overrides = NULL;
@@ -171,5 +191,6 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n_ov; i++) free((void *)ov[i].name);
     free(ov);
     if (diag.n_errors > 0 && status == EXIT_OK) status = EXIT_RECIPE;
+    if (interrupted) status = 130;
     return status;
 }

@@ -6,6 +6,8 @@
 
 #include "../runtime/kernels.h"
 
+#define OPS_MAX_STRING ((size_t)1 << 20)
+
 static Value fail(char *err, size_t errlen, const char *msg, Value x, Value y) {
     snprintf(err, errlen, msg, val_kind_name(x.kind), val_kind_name(y.kind));
     return val_error();
@@ -119,6 +121,12 @@ Value ops_binary(Arena *arena, AstOp op, Value x, Value y, char *err, size_t err
         }
         if (op == OP_ADD && x.kind == V_STR && y.kind == V_STR) {
             size_t n = x.u.str.len + y.u.str.len;
+            /* Names and paths are short; doubling a string in a loop must
+             * not be a way to exhaust memory. */
+            if (n > OPS_MAX_STRING) {
+                snprintf(err, errlen, "string of more than %d MiB", (int)(OPS_MAX_STRING >> 20));
+                return val_error();
+            }
             char *s = arena_alloc(arena, n + 1);
             if (!s) {
                 snprintf(err, errlen, "out of memory");

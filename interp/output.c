@@ -4,8 +4,12 @@
  * "slot" (save, position); slots with the same tensor context (name, block
  * count, shape, dtype) form a group, computed by one Exec whose memo table
  * all of them share, so a step used by several outputs is computed once per
- * tensor. Worker threads take groups in natural tensor order; each slot is
- * written at its fixed offset, so the bytes do not depend on -j. */
+ * tensor. A big tensor whose graph works entry by entry (linear, task
+ * arithmetic, arithmetic, conditions on the name, slices) is split into row
+ * ranges, so memory stays bounded whatever the tensor size and one tensor
+ * can keep every thread busy. Worker threads take items in natural tensor
+ * order, each with an arena it resets between items; every item is written
+ * at its fixed offset, so the bytes do not depend on -j. */
 #include "output.h"
 
 #include <pthread.h>
@@ -16,7 +20,44 @@
 
 #include "../runtime/hfconfig.h"
 #include "../runtime/hfnames.h"
+#include "builtins.h"
 #include "exec.h"
+
+/* Tensors of at least this many entries are split into row ranges of about
+ * CHUNK_ENTRIES when their graph is row-wise. */
+#define CHUNK_MIN_ENTRIES (1 << 21)
+#define CHUNK_ENTRIES (1 << 20)
+
+/* Whether v's graph computes each entry from the same entries of its
+ * inputs only (memo: node id -> 0 unknown, 1 yes, 2 no). */
+static bool rowwise(Value v, signed char *memo) {
+    if (v.kind == V_LIST) {
+        for (size_t i = 0; i < v.u.list->n; i++)
+            if (!rowwise(v.u.list->items[i], memo)) return false;
+        return true;
+    }
+    if (!val_is_lazy(v)) return true;
+    const Node *n = v.u.node;
+    if (memo[n->id]) return memo[n->id] == 1;
+    bool r;
+    switch (n->kind) {
+    case N_SOURCE:
+    case N_CONTEXT: r = true; break;
+    case N_UNARY:
+    case N_BINARY: r = rowwise(n->u.op.a, memo) && rowwise(n->u.op.b, memo); break;
+    case N_IF:
+        r = rowwise(n->u.cond.cond, memo) && rowwise(n->u.cond.then_, memo) &&
+            rowwise(n->u.cond.else_, memo);
+        break;
+    case N_CALL:
+        r = n->u.call.bi->rowwise;
+        for (size_t i = 0; r && i < n->u.call.nargs; i++) r = rowwise(n->u.call.args[i], memo);
+        break;
+    default: r = false; break;
+    }
+    memo[n->id] = r ? 1 : 2;
+    return r;
+}
 
 typedef struct SaveOut {
     const SaveRequest *req;
@@ -25,6 +66,7 @@ typedef struct SaveOut {
     StwSpec *specs;            /* by write position */
     StWriter *writer;
     uint64_t bytes;
+    bool rowwise;              /* its whole graph is row-wise */
 } SaveOut;
 
 typedef struct Slot {
@@ -36,10 +78,16 @@ typedef struct Slot {
  * (diagnostics are not thread-safe). */
 typedef struct Failure {
     bool set;
-    size_t group;              /* to report the earliest */
+    size_t item;               /* to report the earliest */
     SrcSpan at;
     char msg[1200];
 } Failure;
+
+/* A unit of work: rows [row_begin, row_end) of a group's tensor (0, 0: all). */
+typedef struct Item {
+    size_t group;
+    int64_t row_begin, row_end;
+} Item;
 
 typedef struct Job {
     Plan *plan;
@@ -47,9 +95,12 @@ typedef struct Job {
     Slot *slots;               /* sorted into groups */
     size_t *group_start;       /* n_groups + 1 offsets into slots */
     size_t n_groups;
-    size_t next;               /* next group to claim (atomic) */
+    Item *items;
+    size_t n_items;
+    size_t next;               /* next item to claim (atomic) */
     int stop;                  /* set after a failure (atomic) */
     long evaluated;            /* graph nodes computed, all tensors (atomic) */
+    const volatile sig_atomic_t *cancel;
     pthread_mutex_t lock;
     Failure fail;
 } Job;
@@ -84,14 +135,14 @@ static bool same_context(const SaveOut *saves, const Slot *x, const Slot *y) {
            shape_equal(&x->info->shape, &y->info->shape) && x->info->dtype == y->info->dtype;
 }
 
-static void record_failure(Job *job, size_t group, SrcSpan at, const char *fmt, ...)
+static void record_failure(Job *job, size_t item, SrcSpan at, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static void record_failure(Job *job, size_t group, SrcSpan at, const char *fmt, ...) {
+static void record_failure(Job *job, size_t item, SrcSpan at, const char *fmt, ...) {
     pthread_mutex_lock(&job->lock);
-    if (!job->fail.set || group < job->fail.group) {
+    if (!job->fail.set || item < job->fail.item) {
         job->fail.set = true;
-        job->fail.group = group;
+        job->fail.item = item;
         job->fail.at = at;
         va_list ap;
         va_start(ap, fmt);
@@ -102,72 +153,121 @@ static void record_failure(Job *job, size_t group, SrcSpan at, const char *fmt, 
     __atomic_store_n(&job->stop, 1, __ATOMIC_RELAXED);
 }
 
-/* Computes one group's tensor for every save that writes it, in one Exec. */
-static void write_group(Job *job, size_t g) {
-    const Slot *first = &job->slots[job->group_start[g]];
-    const Slot *end = &job->slots[job->group_start[g + 1]];
+/* Computes one item (a tensor, or rows of it) for every save that writes it,
+ * in one Exec, in the worker's arena. */
+static void write_item(Job *job, size_t k, Arena *arena) {
+    const Item *it = &job->items[k];
+    const Slot *first = &job->slots[job->group_start[it->group]];
+    const Slot *end = &job->slots[job->group_start[it->group + 1]];
     const TensorInfo *info = first->info;
-    Arena arena;
-    arena_init(&arena);
+    arena_reset(arena);
     Exec x;
-    if (exec_init(&x, &arena, job->plan->n_nodes, info, job->saves[first->save].set->n_layers) != 0) {
-        record_failure(job, g, job->saves[first->save].req->span, "out of memory computing tensor '%s'",
+    if (exec_init(&x, arena, job->plan->n_nodes, info, job->saves[first->save].set->n_layers) != 0) {
+        record_failure(job, k, job->saves[first->save].req->span, "out of memory computing tensor '%s'",
                        info->name);
-        goto done;
+        return;
     }
+    x.row_begin = it->row_begin;
+    x.row_end = it->row_end;
+    Shape want = exec_shape(&x, &info->shape);
+    int64_t row_entries = info->shape.rank && info->shape.dims[0] ? shape_numel(&info->shape) / info->shape.dims[0] : 0;
     for (const Slot *s = first; s < end; s++) {
         const SaveOut *so = &job->saves[s->save];
         SrcSpan at = so->req->span;
         Value v = exec_force(&x, so->req->model);
         if (x.failed) {
-            record_failure(job, g, x.fail_at.file ? x.fail_at : at, "tensor '%s': %s", info->name, x.fail_msg);
-            goto done;
+            record_failure(job, k, x.fail_at.file ? x.fail_at : at, "tensor '%s': %s", info->name, x.fail_msg);
+            break;
         }
-        if (v.kind != V_TENSOR || !shape_equal(&v.u.tensor->shape, &info->shape)) {
-            record_failure(job, g, at, "tensor '%s': the saved expression gave %s of another shape",
+        if (v.kind != V_TENSOR || !shape_equal(&v.u.tensor->shape, &want)) {
+            record_failure(job, k, at, "tensor '%s': the saved expression gave %s of another shape",
                            info->name, val_kind_name(v.kind));
-            goto done;
+            break;
         }
         const Tensor *t = v.u.tensor;
         DType out_dtype = so->specs[s->pos].dtype;
-        ErrBuf err;
-        int rc;
-        if (!t->f) {
-            rc = stw_write(so->writer, s->pos, t->raw, &err);
-        } else {
-            void *buf = arena_array(&arena, (size_t)t->numel ? (size_t)t->numel : 1, dtype_size(out_dtype));
+        size_t len = (size_t)t->numel * dtype_size(out_dtype);
+        const void *bytes = t->raw;
+        if (t->f) {
+            void *buf = arena_alloc_uninit(arena, len ? len : 1);
             if (!buf) {
-                record_failure(job, g, at, "out of memory writing tensor '%s'", info->name);
-                goto done;
+                record_failure(job, k, at, "out of memory writing tensor '%s'", info->name);
+                break;
             }
             dtype_encode_f32(out_dtype, t->f, buf, (size_t)t->numel);
-            rc = stw_write(so->writer, s->pos, buf, &err);
+            bytes = buf;
         }
+        ErrBuf err;
+        int rc = it->row_end == 0
+                     ? stw_write(so->writer, s->pos, bytes, &err)
+                     : stw_write_part(so->writer, s->pos,
+                                      (uint64_t)it->row_begin * (uint64_t)row_entries * dtype_size(out_dtype),
+                                      bytes, len, &err);
         if (rc != 0) {
-            record_failure(job, g, at, "%s", err.msg);
-            goto done;
+            record_failure(job, k, at, "%s", err.msg);
+            break;
         }
     }
-done:
     __atomic_fetch_add(&job->evaluated, x.n_evaluated, __ATOMIC_RELAXED);
-    arena_free(&arena);
 }
 
 static void *worker(void *arg) {
     Job *job = arg;
+    Arena arena;
+    arena_init(&arena);
     for (;;) {
         if (__atomic_load_n(&job->stop, __ATOMIC_RELAXED)) break;
-        size_t g = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
-        if (g >= job->n_groups) break;
-        write_group(job, g);
+        if (job->cancel && *job->cancel) break;
+        size_t k = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
+        if (k >= job->n_items) break;
+        write_item(job, k, &arena);
     }
+    arena_free(&arena);
     return NULL;
+}
+
+/* Splits each group into items: row ranges when every save writing it is
+ * row-wise and the tensor is big, else the whole tensor. */
+static int make_items(Job *job) {
+    size_t cap = job->n_groups + 16, n = 0;
+    Item *items = malloc(cap * sizeof *items);
+    if (!items) return -1;
+    for (size_t g = 0; g < job->n_groups; g++) {
+        const Slot *first = &job->slots[job->group_start[g]];
+        const Slot *end = &job->slots[job->group_start[g + 1]];
+        bool split = true;
+        for (const Slot *s = first; s < end; s++) split = split && job->saves[s->save].rowwise;
+        const Shape *sh = &first->info->shape;
+        int64_t numel = shape_numel(sh);
+        int64_t rows = sh->rank ? sh->dims[0] : 1;
+        int64_t per = rows > 0 ? numel / rows : 0;
+        int64_t step = per > 0 ? (CHUNK_ENTRIES + per - 1) / per : rows;
+        if (!split || numel < CHUNK_MIN_ENTRIES || rows < 2 || step >= rows) step = 0;
+        int64_t b = 0;
+        do {
+            if (n == cap) {
+                cap *= 2;
+                Item *m = realloc(items, cap * sizeof *m);
+                if (!m) {
+                    free(items);
+                    return -1;
+                }
+                items = m;
+            }
+            int64_t e = step ? (b + step < rows ? b + step : rows) : 0;
+            items[n++] = (Item){ g, b, e };
+            b = e;
+        } while (step && b < rows);
+    }
+    job->items = items;
+    job->n_items = n;
+    return 0;
 }
 
 /* Runs the workers; the calling thread is one of them. */
 static void compute_all(Job *job, int threads) {
     if (threads < 1) threads = 1;
-    if ((size_t)threads > job->n_groups) threads = job->n_groups ? (int)job->n_groups : 1;
+    if ((size_t)threads > job->n_items) threads = job->n_items ? (int)job->n_items : 1;
     pthread_t *tids = calloc((size_t)threads, sizeof *tids);
     int started = 0;
     for (int t = 1; tids && t < threads; t++) {
@@ -258,7 +358,7 @@ int output_run(Plan *p, const OutputOptions *opt) {
     size_t ns = p->n_saves;
     if (ns == 0) return 0;
     SaveOut *saves = calloc(ns, sizeof *saves);
-    Job job = { .plan = p };
+    Job job = { .plan = p, .cancel = opt->cancel };
     int rc = -1;
     if (!saves) {
         diag_plain(p->diag, "out of memory");
@@ -285,12 +385,27 @@ int output_run(Plan *p, const OutputOptions *opt) {
         if (i == 0 || !same_context(saves, &job.slots[i - 1], &job.slots[i]))
             job.group_start[job.n_groups++] = i;
     job.group_start[job.n_groups] = n_slots;
+    signed char *memo = calloc((size_t)p->n_nodes + 1, 1);
+    if (!memo) {
+        diag_plain(p->diag, "out of memory");
+        goto done;
+    }
+    for (size_t s = 0; s < ns; s++) saves[s].rowwise = rowwise(saves[s].req->model, memo);
+    free(memo);
+    if (make_items(&job) != 0) {
+        diag_plain(p->diag, "out of memory");
+        goto done;
+    }
     pthread_mutex_init(&job.lock, NULL);
     compute_all(&job, opt->threads);
     pthread_mutex_destroy(&job.lock);
     if (opt->evaluated) *opt->evaluated = job.evaluated;
     if (job.fail.set) {
         diag_error(p->diag, job.fail.at, "%s", job.fail.msg);
+        goto done;
+    }
+    if (opt->cancel && *opt->cancel) {
+        diag_plain(p->diag, "interrupted: nothing was written");
         goto done;
     }
     rc = 0;
@@ -305,5 +420,6 @@ done:
     free(saves);
     free(job.slots);
     free(job.group_start);
+    free(job.items);
     return rc;
 }

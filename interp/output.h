@@ -6,6 +6,7 @@
 #ifndef MERGELANG_OUTPUT_H
 #define MERGELANG_OUTPUT_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include "eval.h"
@@ -14,6 +15,9 @@ typedef struct OutputOptions {
     bool quiet;                /* no summary lines on stderr */
     int threads;               /* tensors computed at once; output bytes do not depend on it */
     long *evaluated;           /* when set: receives the number of graph nodes computed */
+    /* When set and nonzero (a signal arrived), workers stop taking work and
+     * every output is abandoned: temporary folders removed, nothing committed. */
+    const volatile sig_atomic_t *cancel;
 } OutputOptions;
 
 /* Returns 0 when every save was written; otherwise reports the failure

@@ -1,4 +1,10 @@
-/* arena.c - bump allocator; see arena.h for why it exists. */
+/* arena.c - bump allocator; see arena.h for why it exists.
+ *
+ * Blocks form a list; an allocation takes the first block with room, or a
+ * new block (at least ARENA_BLOCK_MIN, or exactly the request when larger).
+ * arena_reset rewinds every block instead of freeing it, so a worker that
+ * computes tensor after tensor reuses the same memory: no page faults and
+ * no kernel zeroing of fresh pages for each tensor. */
 #include "arena.h"
 
 #include <stdint.h>
@@ -36,38 +42,27 @@ static ArenaBlock *block_new(size_t cap) {
     return b;
 }
 
-void *arena_alloc(Arena *a, size_t size) {
+void *arena_alloc_uninit(Arena *a, size_t size) {
     if (size == 0) size = 1;
     if (size > SIZE_MAX - ARENA_ALIGN) return NULL;
     size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     ArenaBlock *b = a->head;
-    if (!b || b->cap - b->used < need) {
-        if (need >= ARENA_BLOCK_MIN / 2) {
-            /* Big request: its own block, linked behind the current one so the
-             * current block keeps serving small requests. */
-            ArenaBlock *big = block_new(need);
-            if (!big) return NULL;
-            big->used = need;
-            a->bytes_in_use += need;
-            if (b) {
-                big->next = b->next;
-                b->next = big;
-            } else {
-                a->head = big;
-            }
-            void *p = (char *)big + header_size();
-            memset(p, 0, size);
-            return p;
-        }
-        b = block_new(ARENA_BLOCK_MIN);
+    while (b && b->cap - b->used < need) b = b->next;
+    if (!b) {
+        b = block_new(need > ARENA_BLOCK_MIN ? need : ARENA_BLOCK_MIN);
         if (!b) return NULL;
-        a->bytes_in_use += ARENA_BLOCK_MIN;
+        a->bytes_in_use += b->cap;
         b->next = a->head;
         a->head = b;
     }
     void *p = (char *)b + header_size() + b->used;
     b->used += need;
-    memset(p, 0, size);
+    return p;
+}
+
+void *arena_alloc(Arena *a, size_t size) {
+    void *p = arena_alloc_uninit(a, size);
+    if (p) memset(p, 0, size ? size : 1);
     return p;
 }
 
@@ -76,8 +71,13 @@ void *arena_array(Arena *a, size_t n, size_t size) {
     return arena_alloc(a, n * size);
 }
 
+void *arena_array_uninit(Arena *a, size_t n, size_t size) {
+    if (size != 0 && n > SIZE_MAX / size) return NULL;
+    return arena_alloc_uninit(a, n * size);
+}
+
 char *arena_strndup(Arena *a, const char *s, size_t n) {
-    char *p = arena_alloc(a, n + 1);
+    char *p = arena_alloc_uninit(a, n + 1);
     if (!p) return NULL;
     memcpy(p, s, n);
     p[n] = '\0';
@@ -86,6 +86,10 @@ char *arena_strndup(Arena *a, const char *s, size_t n) {
 
 char *arena_strdup(Arena *a, const char *s) {
     return arena_strndup(a, s, strlen(s));
+}
+
+void arena_reset(Arena *a) {
+    for (ArenaBlock *b = a->head; b; b = b->next) b->used = 0;
 }
 
 void arena_free(Arena *a) {

@@ -23,8 +23,14 @@ void arena_init(Arena *a);
 void *arena_alloc(Arena *a, size_t size);
 /* Same, for n elements of size each, with overflow checked. */
 void *arena_array(Arena *a, size_t n, size_t size);
+/* Like arena_alloc and arena_array without zeroing, for buffers the caller
+ * overwrites whole (tensor data). */
+void *arena_alloc_uninit(Arena *a, size_t size);
+void *arena_array_uninit(Arena *a, size_t n, size_t size);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_strdup(Arena *a, const char *s);
+/* Forgets every allocation but keeps the blocks for reuse. */
+void arena_reset(Arena *a);
 /* Frees every block; the arena may be used again afterwards. */
 void arena_free(Arena *a);
 

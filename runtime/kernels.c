@@ -47,10 +47,20 @@ double kern_sumsq(const float *a, size_t n) {
 
 void kern_weighted_sum(const float *const *xs, const double *w, size_t n_models,
                        double divisor, float *out, size_t n) {
-    for (size_t j = 0; j < n; j++) {
-        double acc = 0;
-        for (size_t i = 0; i < n_models; i++) acc += w[i] * (double)xs[i][j];
-        out[j] = (float)(acc / divisor);
+    /* Blocks of entries with a float64 accumulator each: the inner loops run
+     * over entries, which the compiler vectorises (over models they would
+     * not: there are only a few). */
+    enum { BLOCK = 512 };
+    double acc[BLOCK];
+    for (size_t b = 0; b < n; b += BLOCK) {
+        size_t m = n - b < BLOCK ? n - b : BLOCK;
+        for (size_t j = 0; j < m; j++) acc[j] = 0;
+        for (size_t i = 0; i < n_models; i++) {
+            const float *x = xs[i] + b;
+            double wi = w[i];
+            for (size_t j = 0; j < m; j++) acc[j] += wi * (double)x[j];
+        }
+        for (size_t j = 0; j < m; j++) out[b + j] = (float)(acc[j] / divisor);
     }
 }
 

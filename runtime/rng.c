@@ -25,23 +25,12 @@
 
 #define GOLDEN 0x9e3779b97f4a7c15ull
 
-static uint64_t mix(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 uint64_t rng_stream(uint64_t seed, const char *tensor_name, uint64_t purpose) {
     uint64_t h = 0xcbf29ce484222325ull;
     for (const unsigned char *p = (const unsigned char *)tensor_name; p && *p; p++)
         h = (h ^ *p) * 0x100000001b3ull;
-    return mix(mix(mix(seed ^ GOLDEN) ^ h) ^ purpose);
+    return rng_mix(rng_mix(rng_mix(seed ^ GOLDEN) ^ h) ^ purpose);
 }
 
-uint64_t rng_bits(uint64_t stream, uint64_t index) {
-    return mix(mix(stream + (index + 1) * GOLDEN) ^ stream);
-}
 
-double rng_uniform(uint64_t stream, uint64_t index) {
-    return (double)(rng_bits(stream, index) >> 11) * 0x1p-53;
-}

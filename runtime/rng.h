@@ -13,9 +13,22 @@
  * separates independent uses within one tensor (e.g. model index i of a
  * DARE merge), so two models never share a mask. */
 uint64_t rng_stream(uint64_t seed, const char *tensor_name, uint64_t purpose);
+/* The splitmix64 finaliser. Inline, with rng_bits, so that loops drawing
+ * one number per element (DARE, DELLA) compile to straight-line code. */
+static inline uint64_t rng_mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 /* 64 random bits for element `index` of the stream. */
-uint64_t rng_bits(uint64_t stream, uint64_t index);
+static inline uint64_t rng_bits(uint64_t stream, uint64_t index) {
+    return rng_mix(rng_mix(stream + (index + 1) * 0x9e3779b97f4a7c15ull) ^ stream);
+}
+
 /* A double uniform in [0, 1) for element `index` (53 random bits). */
-double rng_uniform(uint64_t stream, uint64_t index);
+static inline double rng_uniform(uint64_t stream, uint64_t index) {
+    return (double)(rng_bits(stream, index) >> 11) * 0x1p-53;
+}
 
 #endif

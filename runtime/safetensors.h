@@ -6,8 +6,9 @@
  * (cJSON_ParseWithLength; cJSON never leaves this module), every tensor has a
  * known dtype, a shape of non-negative integers whose element count does not
  * overflow, data_offsets [begin, end) inside the data section, dtype x shape
- * = end - begin, no two tensors overlap, no duplicate names. Any violation is
- * an error naming the file and the tensor; nothing crashes or hangs.
+ * = end - begin, no two tensors overlap, no duplicate names, no name longer
+ * than ST_MAX_NAME. Any violation is an error naming the file and the
+ * tensor; nothing crashes or hangs.
  *
  * The file is memory-mapped read-only; tensor data pointers point into the
  * mapping and stay valid until st_close. cJSON's error pointer is global, so
@@ -23,6 +24,10 @@
 #include "errbuf.h"
 #include "shape.h"
 
+/* Longest tensor name accepted, in bytes (real ones are under 100): a
+ * longer one is refused, so that every message quoting names fits. */
+#define ST_MAX_NAME 256
+
 typedef struct StTensor {
     char *name;
     DType dtype;
@@ -35,6 +40,8 @@ typedef struct StFile {
     char *path;
     const uint8_t *map;    /* whole file, PROT_READ */
     size_t map_size;
+    bool mapped;           /* map is a file mapping (st_open), not a borrowed buffer: its
+                              pages may be released with madvise(MADV_DONTNEED) */
     size_t n_tensors;
     StTensor *tensors;     /* sorted by name (strcmp) */
     size_t n_metadata;     /* "__metadata__" string pairs, in file order */
@@ -83,6 +90,10 @@ size_t stw_shard_count(const StWriter *w);
 /* Writes tensor i's bytes (already in its dtype, exactly its byte size).
  * Safe to call concurrently for different i. */
 int stw_write(StWriter *w, size_t i, const void *bytes, ErrBuf *err);
+/* Writes len bytes of tensor i at byte `offset` within the tensor, for
+ * tensors computed in parts; the tensor counts as written once disjoint
+ * parts cover it. Safe to call concurrently. */
+int stw_write_part(StWriter *w, size_t i, uint64_t offset, const void *bytes, size_t len, ErrBuf *err);
 /* Writes an extra file (e.g. config.json) into the folder. */
 int stw_add_file(StWriter *w, const char *relname, const void *data, size_t len, ErrBuf *err);
 /* Checks every tensor was written, fsyncs, writes model.safetensors.index.json

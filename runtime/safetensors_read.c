@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #define ST_MAX_HEADER (100u * 1000u * 1000u) /* same limit as the reference reader */
+#define LABEL_MAX 300                        /* bytes of a path shown in messages */
 #define JSON_INT_LIMIT 9007199254740992.0   /* 2^53 */
 
 /* The public StFile plus what st_close needs to know. */
@@ -321,6 +323,12 @@ static int parse_image(StFile *f, const char *label, ErrBuf *err) {
     for (const cJSON *c = root->child; c; c = c->next) {
         if (strcmp(c->string, "__metadata__") == 0) continue;
         Entry *e = &ents[k];
+        size_t name_len = strlen(c->string);
+        if (name_len > ST_MAX_NAME) {
+            errbuf_set(err, "%s: a tensor name of %zu bytes is longer than the limit of %d (it starts '%.40s')",
+                       label, name_len, ST_MAX_NAME, c->string);
+            goto fail_ents;
+        }
         if (parse_entry(label, c->string, c, data_size, e, err) < 0) goto fail_ents;
         e->t.name = strdup(c->string);
         if (!e->t.name) {
@@ -378,9 +386,18 @@ StFile *st_open_memory(const char *label, const uint8_t *buf, size_t len, ErrBuf
     return &impl->pub;
 }
 
-StFile *st_open(const char *path, ErrBuf *err) {
+StFile *st_open(const char *full_path, ErrBuf *err) {
+    /* Messages show the path cut to its last bytes when it is long, so the
+     * reason after it always fits in the ErrBuf. */
+    char label[LABEL_MAX + 4];
+    size_t plen = strlen(full_path);
+    const char *path = full_path;
+    if (plen > LABEL_MAX) {
+        snprintf(label, sizeof label, "...%s", full_path + plen - LABEL_MAX);
+        path = label;
+    }
     /* O_NONBLOCK: opening a FIFO must not hang; it is refused below. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int fd = open(full_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT) errbuf_set(err, "%s: no such file or directory", path);
         else errbuf_set(err, "%s: cannot open: %s", path, strerror(errno));
@@ -420,13 +437,16 @@ StFile *st_open(const char *path, ErrBuf *err) {
         errbuf_set(err, "%s: cannot map: %s", path, strerror(map_errno));
         return NULL;
     }
-    StFileImpl *impl = file_new(path);
+    StFileImpl *impl = file_new(full_path);
     if (!impl) {
         munmap(map, size);
         errbuf_set(err, "%s: out of memory", path);
         return NULL;
     }
     impl->mapped = true;
+    impl->pub.mapped = true;
+    /* Tensors are read front to back: ask for large readahead. */
+    madvise(map, size, MADV_SEQUENTIAL);
     impl->pub.map = map;
     impl->pub.map_size = size;
     if (parse_image(&impl->pub, path, err) < 0) {

@@ -41,6 +41,7 @@ typedef struct Slot {
     size_t shard;
     uint64_t file_offset;  /* absolute, header included */
     bool written;
+    uint64_t part_bytes;       /* bytes written by stw_write_part (atomic) */
 } Slot;
 
 typedef struct Shard {
@@ -453,6 +454,26 @@ int stw_write(StWriter *w, size_t i, const void *bytes, ErrBuf *err) {
         return io_error(err, e, "cannot write tensor", shown, extra);
     }
     t->written = true;
+    return 0;
+}
+
+int stw_write_part(StWriter *w, size_t i, uint64_t offset, const void *bytes, size_t len, ErrBuf *err) {
+    if (i >= w->n) return errbuf_set(err, "%s: tensor index %zu out of range", w->target, i);
+    Slot *t = &w->slots[i];
+    if (offset > t->nbytes || len > t->nbytes - offset)
+        return errbuf_set(err, "%s: tensor '%s': bytes %llu..%llu are outside its %llu bytes", w->target, t->name,
+                          (unsigned long long)offset, (unsigned long long)(offset + len),
+                          (unsigned long long)t->nbytes);
+    Shard *sh = &w->shards[t->shard];
+    if (pwrite_all(sh->fd, bytes, len, t->file_offset + offset) != 0) {
+        int e = errno;
+        char shown[512], extra[320];
+        snprintf(shown, sizeof shown, "%s/%s", w->target, sh->name);
+        snprintf(extra, sizeof extra, " '%s'", t->name);
+        return io_error(err, e, "cannot write tensor", shown, extra);
+    }
+    /* Complete when the parts add up; callers write disjoint parts. */
+    if (__atomic_add_fetch(&t->part_bytes, (uint64_t)len, __ATOMIC_ACQ_REL) == t->nbytes) t->written = true;
     return 0;
 }
 

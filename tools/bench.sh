@@ -1,0 +1,131 @@
+#!/bin/sh
+# tools/bench.sh - `make bench`: merges of synthetic 1B-parameter bf16
+# checkpoints, each timed against the I/O floor measured in the same run.
+#
+# Generates once (cached in $BENCH_DIR, default build/bench-models, outside
+# git) a Llama-shaped base (hidden 2048, intermediate 5632, 22 blocks,
+# vocabulary 32000: 1.1B parameters, 2.2 GB in bf16, three 1 GB shards) and
+# three fine-tunes (base + small dense deltas), plus a 44-block set (twice
+# the size) for the memory check. For each recipe: wall time, input GB/s,
+# peak RSS, and the ratio to the floor (reading every input byte once and
+# writing the output once with read/write, fsync'd), warm page cache. Checks
+# that -j1 and -jN give byte-identical output. Writes docs/performance.md.
+set -eu
+BUILD=${1:-build}
+B=$(cd "$BUILD" && pwd)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+M=${BENCH_DIR:-$B/bench-models}
+OUT=$B/bench-out
+J=$(nproc)
+SHAPE="--hidden 2048 --intermediate 5632 --vocab 32000 --kv-hidden 256 --dtype bfloat16 --shard 1GB"
+mkdir -p "$M" "$OUT"
+
+gen() {  # name layers seed [finetune-of]
+    [ -f "$M/$1/.done" ] && return 0
+    rm -rf "$M/$1"
+    if [ -n "${4:-}" ]; then
+        "$B/mkmodel" "$M/$1" --layers "$2" --seed "$3" --finetune-of "$4" --delta 0.003 $SHAPE >/dev/null
+    else
+        "$B/mkmodel" "$M/$1" --layers "$2" --seed "$3" $SHAPE >/dev/null
+    fi
+    touch "$M/$1/.done"
+}
+echo "generating models in $M (once)..."
+gen base 22 1 & gen ft1 22 2 1 & wait
+gen ft2 22 3 1 & gen ft3 22 4 1 & wait
+
+bytes_of() { cat "$@" 2>/dev/null | wc -c; }
+inputs_of() { for m in "$@"; do ls "$M/$m"/*.safetensors; done; }
+
+# recipe text for each benchmark: name | models read | recipe body
+cat > "$OUT/recipes.txt" <<'RECIPES'
+linear|ft1 ft2 ft3|save(linear([ft1, ft2, ft3]), out, dtype = "bfloat16")
+task_arithmetic|base ft1 ft2 ft3|save(task_arithmetic(base, [ft1, ft2, ft3], weights = [0.5, 0.3, 0.2]), out, dtype = "bfloat16")
+ties|base ft1 ft2 ft3|save(ties(base, [ft1, ft2, ft3], density = 0.5), out, dtype = "bfloat16")
+dare_ties|base ft1 ft2 ft3|save(dare_ties(base, [ft1, ft2, ft3], density = 0.5, seed = 1), out, dtype = "bfloat16")
+slerp|base ft1|save(slerp(base, ft1, t = 0.4), out, dtype = "bfloat16")
+conditional|base ft1 ft2|save(if name ~ "self_attn" then slerp(base, ft1, t = gradient([0, 1])) else linear([ft1, ft2]), out, dtype = "bfloat16")
+frankenmerge|ft1 ft2|save(stack(layers(ft1, 0, 14), layers(ft2, 8, 22)), out, dtype = "bfloat16")
+RECIPES
+
+floor() {  # out_bytes inputs...: seconds, best of two (write-back makes it noisy)
+    ob=$1; shift
+    best=""
+    for _ in 1 2; do
+        s=$("$B/iofloor" "$OUT" "$ob" "$@" | sed 's/.* in \([0-9.]*\) seconds/\1/')
+        if [ -z "$best" ] || [ "$(awk -v a="$s" -v b="$best" 'BEGIN { print (a < b) }')" = 1 ]; then best=$s; fi
+    done
+    echo "$best"
+}
+
+run() {  # name models body jobs -> "seconds peak_kb"
+    name=$1; models=$2; body=$3; jobs=$4; dir=$5
+    rec="$OUT/$name.merge"
+    { for m in $models; do echo "$m = model(\"$M/$m\")"; done
+      echo "param out = \"$dir\""
+      echo "$body"; } > "$rec"
+    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$B/mergelang" run "$rec" -q --force -j "$jobs" -D "out=$dir"
+    cat "$OUT/time.txt"
+}
+
+HOST="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+TABLE="$OUT/table.md"
+{
+echo "| recipe | inputs GB | output GB | time s | floor s | ratio | input GB/s | peak RSS MB |"
+echo "|---|---|---|---|---|---|---|---|"
+} > "$TABLE"
+identical=yes
+while IFS='|' read -r name models body; do
+    cat $(inputs_of $models) > /dev/null   # warm the page cache
+    in_bytes=$(bytes_of $(inputs_of $models))
+    set -- $(run "$name" "$models" "$body" "$J" "$OUT/$name")
+    secs=$1; rss_kb=$2
+    out_bytes=$(bytes_of "$OUT/$name"/*.safetensors)
+    fl=$(floor "$out_bytes" $(inputs_of $models))
+    ratio=$(awk -v a="$secs" -v b="$fl" 'BEGIN { printf "%.2f", a / b }')
+    awk -v n="$name" -v i="$in_bytes" -v o="$out_bytes" -v s="$secs" -v f="$fl" -v r="$ratio" -v m="$rss_kb" \
+        'BEGIN { printf "| %s | %.1f | %.1f | %.2f | %.2f | %s | %.2f | %d |\n", n, i / 1e9, o / 1e9, s, f, r, i / s / 1e9, m / 1024 }' \
+        >> "$TABLE"
+    echo "$name: ${secs}s, floor ${fl}s, ratio $ratio, peak RSS $((rss_kb / 1024)) MB"
+    if [ "$name" = dare_ties ] || [ "$name" = conditional ]; then
+        run "$name" "$models" "$body" 1 "$OUT/$name-j1" > /dev/null
+        if "$B/stcompare" "$OUT/$name" "$OUT/$name-j1" --identical > /dev/null; then
+            echo "$name: -j1 and -j$J outputs are byte-identical"
+        else
+            echo "$name: -j1 and -j$J outputs DIFFER"; identical=no
+        fi
+        rm -rf "$OUT/$name-j1"
+    fi
+    rm -rf "$OUT/$name"
+done < "$OUT/recipes.txt"
+
+# memory does not grow with model size: the same merge on 44 blocks
+gen base44 44 1 & gen ft1_44 44 2 1 & wait
+gen ft2_44 44 3 1
+set -- $(run linear44 "ft1_44 ft2_44" 'save(linear([ft1_44, ft2_44]), out, dtype = "bfloat16")' "$J" "$OUT/linear44")
+rss44=$(($2 / 1024))
+set -- $(run linear22 "ft1 ft2" 'save(linear([ft1, ft2]), out, dtype = "bfloat16")' "$J" "$OUT/linear22")
+rss22=$(($2 / 1024))
+rm -rf "$OUT/linear44" "$OUT/linear22"
+echo "peak RSS, linear of 2: $rss22 MB on the 1.1B set, $rss44 MB on the 2.2B set"
+
+{
+echo "<!-- written by tools/bench.sh (make bench); edit the text around it in tools/bench.sh -->"
+echo "# Performance"
+echo
+echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d): $HOST; -j $J."
+echo "Inputs: synthetic Llama-shaped bf16 checkpoints, 1.1B parameters"
+echo "(hidden 2048, intermediate 5632, 22 blocks, vocabulary 32000), 2.2 GB in"
+echo "three shards each; page cache warm. The floor is reading every input byte"
+echo "once and writing the output once with read/write (fsync'd), measured in the"
+echo "same run (best of two); ratio = time / floor."
+echo
+cat "$TABLE"
+echo
+echo "-j1 and -j$J outputs byte-identical (dare_ties, conditional): $identical."
+echo "Peak RSS of linear of 2 models: $rss22 MB on the 1.1B set, $rss44 MB on a 2.2B set (44 blocks)."
+echo
+cat "$ROOT/docs/performance-notes.md"
+} > "$ROOT/docs/performance.md"
+echo "wrote docs/performance.md"
