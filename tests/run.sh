@@ -69,6 +69,8 @@ make_models() {
     "$B/mkmodel" "$M/wide" --seed 4 --hidden 48 &&
     "$B/mkmodel" "$M/ft2-bf16" --seed 3 --finetune-of 1 --delta 0.01 --dtype bfloat16 &&
     "$B/mkmodel" "$M/ft1-vocab80" --seed 2 --finetune-of 1 --delta 0.01 --vocab 80 &&
+    "$B/mkmodel" "$M/big1" --seed 5 --layers 1 --vocab 70000 &&
+    "$B/mkmodel" "$M/big2" --seed 6 --finetune-of 5 --delta 0.01 --layers 1 --vocab 70000 &&
     touch "$M/.done"
 }
 
