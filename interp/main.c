@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "eval.h"
 #include "mergekit_import.h"
 #include "output.h"
@@ -50,6 +51,9 @@ static void usage(FILE *out) {
           "  repl           an interactive session (also: no command, on a terminal)\n"
           "  import-mergekit CONFIG.yml [-o RECIPE]\n"
           "                 translate a mergekit YAML configuration into a recipe\n"
+          "  inspect PATH   tensors, shapes, dtypes, parameters, layers of a checkpoint\n"
+          "  diff A B       per-tensor cosine similarity and relative difference\n"
+          "  fmt FILE       format a recipe canonically (--check: only report)\n"
           "\n"
           "options:\n"
           "  -D NAME=VALUE  override `param NAME = ...` (number, true/false/none, or string)\n"
@@ -84,6 +88,9 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "repl") == 0) return repl_main(argc - 1, argv + 1);
     if (strcmp(cmd, "import-mergekit") == 0) return mkimport_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "inspect") == 0) return cmd_inspect_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "diff") == 0) return cmd_diff_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "fmt") == 0) return cmd_fmt_main(argc - 1, argv + 1);
     bool check_only = false, describe = false;
     if (strcmp(cmd, "run") == 0) check_only = false;
     else if (strcmp(cmd, "check") == 0) check_only = true;
