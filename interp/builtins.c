@@ -389,9 +389,9 @@ static const Builtin table[] = {
       .plan = plan_model, .exec = NULL,
       .signature = "model(path, allow_nonfinite=false): a safetensors file or a Hugging Face model "
                    "folder; NaN or infinity in its tensors is an error unless allowed" },
-    { .name = "save", .params = { "model", "path", "dtype", "shard", "config", NULL }, .n_required = 2,
+    { .name = "save", .params = { "model", "path", "dtype", "shard", "config", "tokenizer", NULL }, .n_required = 2,
       .plan = plan_save, .exec = NULL,
-      .signature = "save(model, path, dtype=none, shard=\"5GB\", config=none)" },
+      .signature = "save(model, path, dtype=none, shard=\"5GB\", config=none, tokenizer=none)" },
     { .name = "linear", .rowwise = true, .params = { "models", "weights", "normalize", NULL }, .n_required = 1,
       .plan = plan_linear, .exec = exec_linear,
       .signature = "linear(models, weights=1, normalize=true)" },

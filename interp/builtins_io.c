@@ -122,16 +122,21 @@ Value plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcS
         plan_error(p, sp[3], "shard must be a size such as \"5GB\", found %s", val_kind_name(args[3].kind));
         ok = false;
     }
-    if (args[4].kind == V_MODEL) {
-        if (args[4].u.node->kind != N_SOURCE) {
-            plan_error(p, sp[4], "config= takes a model opened with model(), whose config.json is copied");
+    for (int k = 4; k <= 5; k++) {
+        const char *what = k == 4 ? "config" : "tokenizer";
+        if (args[k].kind == V_MODEL) {
+            if (args[k].u.node->kind != N_SOURCE) {
+                plan_error(p, sp[k], "%s= takes a model opened with model(), whose files are copied", what);
+                ok = false;
+            } else if (k == 4) {
+                r.config = args[k].u.node->u.source.ckpt;
+            } else {
+                r.tokenizer = args[k].u.node->u.source.ckpt;
+            }
+        } else if (args[k].kind != V_NONE) {
+            plan_error(p, sp[k], "%s= takes a model, found %s", what, val_kind_name(args[k].kind));
             ok = false;
-        } else {
-            r.config = args[4].u.node->u.source.ckpt;
         }
-    } else if (args[4].kind != V_NONE) {
-        plan_error(p, sp[4], "config= takes a model, found %s", val_kind_name(args[4].kind));
-        ok = false;
     }
     if (!ok) return val_error();
     for (size_t i = 0; i < p->n_saves; i++) {

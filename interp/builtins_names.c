@@ -103,7 +103,9 @@ static Value plan_filter(Plan *p, const Builtin *bi, Value *args, const SrcSpan 
     TensorSet *set = plan_alloc(p, sizeof *set);
     set->items = items;
     set->n = n;
-    set->n_layers = max_layer + 1;
+    /* Blocks keep their numbers, so the depth (and every gradient position)
+     * stays the input model's. */
+    set->n_layers = max_layer >= 0 ? in->n_layers : 0;
     return bi_make_call(p, bi, args, call, set);
 }
 

@@ -48,6 +48,7 @@ void plan_free(Plan *p) {
     for (size_t i = 0; i < p->n_ckpts; i++) ckpt_close(p->ckpts[i].ckpt);
     for (size_t i = 0; i < p->n_modules; i++) src_free(p->modules[i].src);
     free(p->modules);
+    free(p->imports);
     free(p->ckpts);
     free(p->saves);
     free(p->globals.items);
@@ -921,6 +922,16 @@ static void exec_import(Plan *p, Env *env, const Ast *s) {
         diag_note(p->diag, s->span, "in the module imported here");
         return;
     }
+    if (p->n_imports == p->cap_imports) {
+        size_t cap = p->cap_imports ? p->cap_imports * 2 : 4;
+        ImportRecord *r = realloc(p->imports, cap * sizeof *r);
+        if (r) {
+            p->imports = r;
+            p->cap_imports = cap;
+        }
+    }
+    if (p->n_imports < p->cap_imports)
+        p->imports[p->n_imports++] = (ImportRecord){ s->span, (size_t)(m - p->modules) };
     for (size_t i = 0; i < m->env->n; i++) {
         const Binding *b = &m->env->items[i];
         Binding *old = env_find_local(p, env, b->name);

@@ -56,6 +56,7 @@ typedef struct SaveRequest {
     DType dtype;               /* output dtype for float tensors when has_dtype */
     uint64_t shard_bytes;
     const Ckpt *config;        /* config.json donor, or NULL */
+    const Ckpt *tokenizer;     /* tokenizer files and generation_config.json donor, or NULL */
     SrcSpan span;
 } SaveRequest;
 
@@ -73,6 +74,12 @@ typedef struct Module {
     bool done, failed;
 } Module;
 
+/* An import statement that ran: where, and which module it bound. */
+typedef struct ImportRecord {
+    SrcSpan at;
+    size_t module;             /* index into Plan.modules */
+} ImportRecord;
+
 typedef struct Plan {
     Arena arena;               /* everything the plan stage allocates */
     Diag *diag;
@@ -85,6 +92,9 @@ typedef struct Plan {
     size_t n_saves, cap_saves;
     Module *modules;
     size_t n_modules, cap_modules;
+    ImportRecord *imports;
+    size_t n_imports, cap_imports;
+    const SrcFile *recipe;     /* the recipe's own source (for recipe.merge and provenance), or NULL */
     Override *overrides;
     size_t n_overrides;
     bool overwrite;            /* --force: replace existing output folders */

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "eval.h"
+#include "../runtime/provenance.h"
 #include "mergekit_import.h"
 #include "output.h"
 #include "plan_print.h"
@@ -54,6 +55,8 @@ static void usage(FILE *out) {
           "  inspect PATH   tensors, shapes, dtypes, parameters, layers of a checkpoint\n"
           "  diff A B       per-tensor cosine similarity and relative difference\n"
           "  fmt FILE       format a recipe canonically (--check: only report)\n"
+          "  verify DIR     check a merged folder's shards against its index and the\n"
+          "                 hashes in its provenance.json\n"
           "\n"
           "options:\n"
           "  -D NAME=VALUE  override `param NAME = ...` (number, true/false/none, or string)\n"
@@ -91,6 +94,16 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "inspect") == 0) return cmd_inspect_main(argc - 1, argv + 1);
     if (strcmp(cmd, "diff") == 0) return cmd_diff_main(argc - 1, argv + 1);
     if (strcmp(cmd, "fmt") == 0) return cmd_fmt_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "verify") == 0) {
+        if (argc != 3) {
+            fprintf(stderr, "usage: mergelang verify DIR\n");
+            return EXIT_USAGE;
+        }
+        ErrBuf err;
+        int v = prov_verify(argv[2], stdout, &err);
+        if (v < 0) fprintf(stderr, "mergelang: error: %s\n", err.msg);
+        return v == 0 ? EXIT_OK : EXIT_RECIPE;
+    }
     bool check_only = false, describe = false;
     if (strcmp(cmd, "run") == 0) check_only = false;
     else if (strcmp(cmd, "check") == 0) check_only = true;
@@ -167,6 +180,7 @@ int main(int argc, char **argv) {
             plan.overrides = ov;
             plan.n_overrides = n_ov;
             plan.overwrite = force;
+            plan.recipe = src;
             if (plan_program(&plan, program) > 0) {
                 status = EXIT_RECIPE;
             } else if (describe) {

@@ -18,10 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runtime/hash.h"
 #include "../runtime/hfconfig.h"
+#include "../runtime/provenance.h"
 #include "../runtime/hfnames.h"
 #include "builtins.h"
 #include "exec.h"
+#include "model_card.h"
 
 /* Tensors of at least this many entries are split into row ranges of about
  * CHUNK_ENTRIES when their graph is row-wise. */
@@ -288,8 +291,9 @@ static const char *config_dtype(const SaveRequest *r, const TensorSet *set) {
     return NULL;
 }
 
-/* Fixes the layout of one save and creates its writer. */
-static int prepare(Plan *p, SaveOut *so, const SaveRequest *r) {
+/* Fixes the layout of one save and creates its writer, with the provenance
+ * metadata (meta_kv) in every shard's header. */
+static int prepare(Plan *p, SaveOut *so, const SaveRequest *r, const char *const *meta) {
     so->req = r;
     so->set = r->model.u.node->set;
     size_t n = so->set->n;
@@ -312,7 +316,6 @@ static int prepare(Plan *p, SaveOut *so, const SaveRequest *r) {
         so->specs[i].dtype = r->has_dtype && dtype_is_computable(t->dtype) ? r->dtype : t->dtype;
         so->bytes += (uint64_t)shape_numel(&t->shape) * dtype_size(so->specs[i].dtype);
     }
-    static const char *const meta[] = { "producer", "mergelang", NULL };
     ErrBuf err;
     so->writer = stw_create(r->path, so->specs, n, r->shard_bytes, meta, p->overwrite, &err);
     if (!so->writer) {
@@ -322,28 +325,104 @@ static int prepare(Plan *p, SaveOut *so, const SaveRequest *r) {
     return 0;
 }
 
-/* Adds config.json and commits; the writer is consumed either way. */
-static int finish(Plan *p, SaveOut *so, const OutputOptions *opt) {
+/* Rows of the output's embedding (its vocabulary size), or -1. */
+static long output_vocab(const TensorSet *set) {
+    for (size_t i = 0; i < set->n; i++)
+        if (hfname_is_embedding(set->items[i].name) && set->items[i].shape.rank == 2)
+            return (long)set->items[i].shape.dims[0];
+    return -1;
+}
+
+/* The tokenizer's files and generation settings, copied from their donor. */
+static const char *const tokenizer_files[] = {
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
+    "added_tokens.json", "vocab.json", "merges.txt", "vocab.txt", "chat_template.jinja",
+    "chat_template.json", "generation_config.json",
+};
+
+static char *read_small_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t cap = 0;
+    *len = 0;
+    for (;;) {
+        if (*len == cap) {
+            cap = cap ? cap * 2 : 65536;
+            if (cap > (512u << 20)) break;   /* no tokenizer file is that large */
+            char *b = realloc(buf, cap);
+            if (!b) break;
+            buf = b;
+        }
+        size_t got = fread(buf + *len, 1, cap - *len, f);
+        *len += got;
+        if (got == 0) break;
+    }
+    fclose(f);
+    return buf;
+}
+
+static int add_file(StWriter *w, const char *name, const char *data, size_t len, ErrBuf *err) {
+    return data ? stw_add_file(w, name, data, len, err) : errbuf_set(err, "%s: out of memory", name);
+}
+
+/* config.json, tokenizer files, README.md, recipe.merge, provenance.json;
+ * then the commit. The writer is consumed either way. */
+static int finish(Plan *p, SaveOut *so, const OutputOptions *opt, const ProvFile *inputs, size_t n_inputs,
+                  const char *recipe, size_t recipe_len) {
     const SaveRequest *r = so->req;
     StWriter *w = so->writer;
     so->writer = NULL;
     ErrBuf err;
+    int c = 0;
     if (r->config) {
         char *json = NULL;
         size_t len = 0;
         long layers = so->set->n_layers > 0 ? so->set->n_layers : -1;
-        int c = hfconfig_rewrite(r->config->dir, config_dtype(r, so->set), layers, &json, &len, &err);
+        c = hfconfig_rewrite(r->config->dir, config_dtype(r, so->set), layers, output_vocab(so->set), &json, &len,
+                             &err);
         if (c == 0) {
             c = stw_add_file(w, "config.json", json, len, &err);
             free(json);
-        }
-        if (c < 0) {
-            stw_abort(w);
-            diag_error(p->diag, r->span, "%s", err.msg);
-            return -1;
+        } else if (c > 0) {
+            c = 0;   /* the donor has no config.json: nothing to copy */
         }
     }
+    for (size_t i = 0; c == 0 && r->tokenizer && i < sizeof tokenizer_files / sizeof *tokenizer_files; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", r->tokenizer->dir, tokenizer_files[i]);
+        size_t len;
+        char *data = read_small_file(path, &len);
+        if (!data) continue;   /* a tokenizer has only some of these */
+        c = stw_add_file(w, tokenizer_files[i], data, len, &err);
+        free(data);
+    }
+    if (c == 0 && recipe) c = stw_add_file(w, "recipe.merge", recipe, recipe_len, &err);
+    if (c == 0) {
+        size_t len;
+        char *card = card_readme(p, r, recipe, &len);
+        c = add_file(w, "README.md", card, len, &err);
+        free(card);
+    }
     size_t shards = stw_shard_count(w);
+    ProvFile *out = calloc(shards + 1, sizeof *out);
+    for (size_t k = 0; c == 0 && out && k < shards; k++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", stw_tmp_dir(w), stw_shard_name(w, k));
+        out[k].path = stw_shard_name(w, k);
+        c = hash64_file(path, &out[k].hash, &out[k].bytes, &err);
+    }
+    if (c == 0) {
+        char *json = out ? prov_json(recipe ? hash64(recipe, recipe_len) : 0, inputs, n_inputs, out, shards) : NULL;
+        c = add_file(w, "provenance.json", json, json ? strlen(json) : 0, &err);
+        free(json);
+    }
+    free(out);
+    if (c != 0) {
+        stw_abort(w);
+        diag_error(p->diag, r->span, "%s", err.msg);
+        return -1;
+    }
     if (stw_commit(w, &err) != 0) {
         diag_error(p->diag, r->span, "%s", err.msg);
         return -1;
@@ -354,21 +433,69 @@ static int finish(Plan *p, SaveOut *so, const OutputOptions *opt) {
     return 0;
 }
 
+/* Every input file's size and content hash, for provenance. */
+static ProvFile *hash_inputs(Plan *p, size_t *n) {
+    size_t total = 0;
+    for (size_t i = 0; i < p->n_ckpts; i++) total += p->ckpts[i].ckpt->n_shards;
+    ProvFile *f = calloc(total + 1, sizeof *f);
+    *n = 0;
+    for (size_t i = 0; f && i < p->n_ckpts; i++) {
+        const Ckpt *c = p->ckpts[i].ckpt;
+        for (size_t k = 0; k < c->n_shards; k++) {
+            ErrBuf err;
+            f[*n].path = c->shards[k]->path;
+            if (hash64_file(c->shards[k]->path, &f[*n].hash, &f[*n].bytes, &err) == 0) (*n)++;
+        }
+    }
+    return f;
+}
+
 int output_run(Plan *p, const OutputOptions *opt) {
     size_t ns = p->n_saves;
     if (ns == 0) return 0;
     SaveOut *saves = calloc(ns, sizeof *saves);
     Job job = { .plan = p, .cancel = opt->cancel };
     int rc = -1;
+    size_t n_inputs = 0, recipe_len = 0;
+    ProvFile *inputs = NULL;
+    char *recipe = NULL;
     if (!saves) {
         diag_plain(p->diag, "out of memory");
         return -1;
     }
+    /* Provenance first: the recipe and every input's content hash go into
+     * the header of each shard, which the writers fix at creation. */
+    inputs = hash_inputs(p, &n_inputs);
+    recipe = card_recipe(p, &recipe_len);
+    char recipe_hex[17], *inputs_json = NULL;
+    snprintf(recipe_hex, sizeof recipe_hex, "%016llx",
+             (unsigned long long)(recipe ? hash64(recipe, recipe_len) : 0));
+    size_t ij_len = 0;
+    FILE *ij = open_memstream(&inputs_json, &ij_len);
+    if (ij) {
+        fputc('[', ij);
+        for (size_t i = 0; i < n_inputs; i++) {
+            fputs(i ? ", {\"path\": \"" : "{\"path\": \"", ij);
+            for (const char *c = inputs[i].path; *c; c++) {
+                if (*c == '"' || *c == '\\') fputc('\\', ij);
+                if ((unsigned char)*c >= 0x20) fputc(*c, ij);
+            }
+            fprintf(ij, "\", \"hash\": \"%016llx\"}", (unsigned long long)inputs[i].hash);
+        }
+        fputc(']', ij);
+        fclose(ij);
+    }
+    const char *meta[] = { "producer", "mergelang", "mergelang_recipe_hash", recipe_hex,
+                           "mergelang_inputs", inputs_json ? inputs_json : "[]", NULL };
     size_t n_slots = 0;
     for (size_t s = 0; s < ns; s++) {
-        if (prepare(p, &saves[s], &p->saves[s]) != 0) goto done;
+        if (prepare(p, &saves[s], &p->saves[s], meta) != 0) {
+            free(inputs_json);
+            goto done;
+        }
         n_slots += saves[s].set->n;
     }
+    free(inputs_json);
     job.saves = saves;
     job.slots = malloc(n_slots * sizeof *job.slots);
     job.group_start = malloc((n_slots + 1) * sizeof *job.group_start);
@@ -410,7 +537,7 @@ int output_run(Plan *p, const OutputOptions *opt) {
     }
     rc = 0;
     for (size_t s = 0; s < ns; s++)
-        if (finish(p, &saves[s], opt) != 0) rc = -1;
+        if (finish(p, &saves[s], opt, inputs, n_inputs, recipe, recipe_len) != 0) rc = -1;
 done:
     for (size_t s = 0; s < ns; s++) {
         if (saves[s].writer) stw_abort(saves[s].writer);
@@ -418,6 +545,8 @@ done:
         free(saves[s].specs);
     }
     free(saves);
+    free(inputs);
+    free(recipe);
     free(job.slots);
     free(job.group_start);
     free(job.items);

@@ -60,7 +60,7 @@ static bool set_key(cJSON *root, const char *key, cJSON *value) {
     return false;
 }
 
-int hfconfig_rewrite(const char *model_dir, const char *torch_dtype, long n_layers, char **out,
+int hfconfig_rewrite(const char *model_dir, const char *torch_dtype, long n_layers, long vocab_size, char **out,
                      size_t *out_len, ErrBuf *err) {
     *out = NULL;
     *out_len = 0;
@@ -89,6 +89,12 @@ int hfconfig_rewrite(const char *model_dir, const char *torch_dtype, long n_laye
         goto done;
     }
     if (n_layers >= 0 && !set_key(root, "num_hidden_layers", cJSON_CreateNumber((double)n_layers))) {
+        errbuf_set(err, "%s: out of memory", path);
+        goto done;
+    }
+    /* Only where the key exists: a config without it keeps its own layout. */
+    if (vocab_size >= 0 && cJSON_GetObjectItemCaseSensitive(root, "vocab_size") &&
+        !set_key(root, "vocab_size", cJSON_CreateNumber((double)vocab_size))) {
         errbuf_set(err, "%s: out of memory", path);
         goto done;
     }

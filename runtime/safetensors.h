@@ -87,6 +87,10 @@ StWriter *stw_create(const char *target_dir, const StwSpec *specs, size_t n,
                      uint64_t shard_bytes, const char *const *meta_kv,
                      bool overwrite, ErrBuf *err);
 size_t stw_shard_count(const StWriter *w);
+/* Shard k's file name in the folder ("model-00001-of-00002.safetensors"). */
+const char *stw_shard_name(const StWriter *w, size_t k);
+/* The temporary folder being written (until stw_commit renames it). */
+const char *stw_tmp_dir(const StWriter *w);
 /* Writes tensor i's bytes (already in its dtype, exactly its byte size).
  * Safe to call concurrently for different i. */
 int stw_write(StWriter *w, size_t i, const void *bytes, ErrBuf *err);

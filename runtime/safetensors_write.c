@@ -442,6 +442,14 @@ size_t stw_shard_count(const StWriter *w) {
     return w->n_shards;
 }
 
+const char *stw_shard_name(const StWriter *w, size_t k) {
+    return k < w->n_shards ? w->shards[k].name : NULL;
+}
+
+const char *stw_tmp_dir(const StWriter *w) {
+    return w->tmp;
+}
+
 int stw_write(StWriter *w, size_t i, const void *bytes, ErrBuf *err) {
     if (i >= w->n) return errbuf_set(err, "%s: tensor index %zu out of range", w->target, i);
     Slot *t = &w->slots[i];

@@ -197,12 +197,12 @@ static void test_hfconfig(void) {
     char *out = NULL;
     size_t len = 0;
     ErrBuf err = {""};
-    CHECK(hfconfig_rewrite(dir, "bfloat16", 3, &out, &len, &err) == 1 && out == NULL);
+    CHECK(hfconfig_rewrite(dir, "bfloat16", 3, -1, &out, &len, &err) == 1 && out == NULL);
 
     write_text(dir, "config.json",
                "{\"architectures\":[\"LlamaForCausalLM\"],\"num_hidden_layers\":4,\"torch_dtype\":\"float32\","
                "\"vocab_size\":64}");
-    CHECK(hfconfig_rewrite(dir, "bfloat16", 2, &out, &len, &err) == 0);
+    CHECK(hfconfig_rewrite(dir, "bfloat16", 2, -1, &out, &len, &err) == 0);
     CHECK(out && len == strlen(out));
     if (out) {
         const char *a = strstr(out, "architectures"), *n = strstr(out, "\"num_hidden_layers\":\t2"),
@@ -214,19 +214,19 @@ static void test_hfconfig(void) {
 
     /* Missing keys are added; NULL / -1 leave things alone. */
     write_text(dir, "config.json", "{\"model_type\":\"llama\"}");
-    CHECK(hfconfig_rewrite(dir, "float16", -1, &out, &len, &err) == 0);
+    CHECK(hfconfig_rewrite(dir, "float16", -1, -1, &out, &len, &err) == 0);
     CHECK(out && contains(out, "\"torch_dtype\":\t\"float16\"") && !contains(out, "num_hidden_layers"));
     free(out);
     out = NULL;
-    CHECK(hfconfig_rewrite(dir, NULL, 7, &out, &len, &err) == 0);
+    CHECK(hfconfig_rewrite(dir, NULL, 7, -1, &out, &len, &err) == 0);
     CHECK(out && contains(out, "\"num_hidden_layers\":\t7") && !contains(out, "torch_dtype"));
     free(out);
     out = NULL;
 
     write_text(dir, "config.json", "[1]");
-    CHECK(hfconfig_rewrite(dir, "float16", 1, &out, &len, &err) < 0 && contains(err.msg, "config.json"));
+    CHECK(hfconfig_rewrite(dir, "float16", 1, -1, &out, &len, &err) < 0 && contains(err.msg, "config.json"));
     write_text(dir, "config.json", "{");
-    CHECK(hfconfig_rewrite(dir, "float16", 1, &out, &len, &err) < 0 && out == NULL);
+    CHECK(hfconfig_rewrite(dir, "float16", 1, -1, &out, &len, &err) < 0 && out == NULL);
 }
 
 int main(void) {
