@@ -536,6 +536,10 @@ static const Builtin table[] = {
       .plan = plan_assert, .exec = exec_assert,
       .signature = "assert(cond, message=none): an error when cond is false (per tensor when "
                    "cond depends on it); the value is true" },
+    { .name = "lora", .rowwise = true, .params = { "base", "adapter", "scale", NULL }, .n_required = 2,
+      .plan = plan_lora, .exec = exec_lora,
+      .signature = "lora(base, \"adapter_dir\", scale=1): a PEFT LoRA adapter applied, "
+                   "W + scale * alpha/r * B @ A" },
     { .name = "gradient", .rowwise = true, .params = { "values", NULL }, .n_required = 1,
       .plan = plan_gradient, .exec = exec_gradient,
       .signature = "gradient([v0, ..., vk]): piecewise linear in layer / (n_layers - 1)" },

@@ -115,6 +115,7 @@ BI_DECLARE(rename)
 BI_DECLARE(glob)
 BI_DECLARE(regex)
 BI_DECLARE(assert)
+BI_DECLARE(lora)
 Value plan_len(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
 Value plan_range(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
 Value plan_map(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
