@@ -63,7 +63,9 @@ static void usage(FILE *out) {
           "  -j N, --jobs N compute N tensors at once (default: the number of cores);\n"
           "                 the output is byte-identical for any N\n"
           "  --force        replace output folders that already exist\n"
-          "  -q, --quiet    print nothing but errors\n"
+          "  -q, --quiet    print nothing but errors (no progress line on a terminal)\n"
+          "  --json         print a JSON summary on stdout: outputs, tensors, bytes,\n"
+          "                 seconds, peak memory\n"
           "  -h, --help     show this help\n"
           "  --version      show the version\n"
           "\n"
@@ -114,7 +116,7 @@ int main(int argc, char **argv) {
         return EXIT_USAGE;
     }
     const char *recipe = NULL;
-    bool force = false, quiet = false;
+    bool force = false, quiet = false, json = false;
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
     if (jobs < 1) jobs = 1;
     Override *ov = calloc((size_t)argc, sizeof *ov);
@@ -124,6 +126,7 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         if (strcmp(a, "--force") == 0) force = true;
         else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) quiet = true;
+        else if (strcmp(a, "--json") == 0) json = quiet = true;
         else if (strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0 || strncmp(a, "-j", 2) == 0) {
             const char *v = a[1] == 'j' && a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
             char *end = NULL;
@@ -200,7 +203,9 @@ int main(int argc, char **argv) {
                 /* A file-size limit (ulimit -f) then shows as a write error
                  * (EFBIG) with a message, not as a killed process. */
                 signal(SIGXFSZ, SIG_IGN);
-                OutputOptions opt = { .quiet = quiet, .threads = (int)jobs, .cancel = &interrupted };
+                OutputOptions opt = { .quiet = quiet, .threads = (int)jobs, .cancel = &interrupted,
+                                      .progress = !quiet && isatty(STDERR_FILENO),
+                                      .json = json ? stdout : NULL };
                 if (output_run(&plan, &opt) != 0) status = EXIT_MERGE;
             }
             plan.overrides = NULL;

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "../runtime/hash.h"
 #include "../runtime/hfconfig.h"
@@ -103,6 +105,10 @@ typedef struct Job {
     size_t next;               /* next item to claim (atomic) */
     int stop;                  /* set after a failure (atomic) */
     long evaluated;            /* graph nodes computed, all tensors (atomic) */
+    size_t items_done;         /* atomic, for the progress line */
+    uint64_t bytes_done;       /* bytes written (atomic) */
+    uint64_t bytes_total;
+    int finished;              /* the workers are done (atomic) */
     const volatile sig_atomic_t *cancel;
     pthread_mutex_t lock;
     Failure fail;
@@ -210,8 +216,10 @@ static void write_item(Job *job, size_t k, Arena *arena) {
             record_failure(job, k, at, "%s", err.msg);
             break;
         }
+        __atomic_fetch_add(&job->bytes_done, (uint64_t)len, __ATOMIC_RELAXED);
     }
     __atomic_fetch_add(&job->evaluated, x.n_evaluated, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&job->items_done, 1, __ATOMIC_RELAXED);
 }
 
 static void *worker(void *arg) {
@@ -265,6 +273,35 @@ static int make_items(Job *job) {
     job->items = items;
     job->n_items = n;
     return 0;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Redraws one status line on stderr four times a second until the workers
+ * finish: items and bytes done, throughput, time left. */
+static void *progress(void *arg) {
+    Job *job = arg;
+    double start = now_seconds();
+    for (bool first = true; first || !__atomic_load_n(&job->finished, __ATOMIC_ACQUIRE); first = false) {
+        if (!first) {
+            struct timespec pause = { 0, 250000000 };
+            nanosleep(&pause, NULL);
+        }
+        double t = now_seconds() - start;
+        uint64_t done = __atomic_load_n(&job->bytes_done, __ATOMIC_RELAXED);
+        size_t items = __atomic_load_n(&job->items_done, __ATOMIC_RELAXED);
+        /* No rate from the first fraction of a second: it would be noise. */
+        double rate = t > 0.2 ? (double)done / t : 0;
+        double left = rate > 0 ? (double)(job->bytes_total - done) / rate : 0;
+        fprintf(stderr, "\r\033[K  %zu/%zu parts  %.2f/%.2f GB  %.0f MB/s  %.0fs left", items, job->n_items,
+                (double)done / 1e9, (double)job->bytes_total / 1e9, rate / 1e6, left);
+    }
+    fputs("\r\033[K", stderr);
+    return NULL;
 }
 
 /* Runs the workers; the calling thread is one of them. */
@@ -523,8 +560,14 @@ int output_run(Plan *p, const OutputOptions *opt) {
         diag_plain(p->diag, "out of memory");
         goto done;
     }
+    for (size_t s = 0; s < ns; s++) job.bytes_total += saves[s].bytes;
     pthread_mutex_init(&job.lock, NULL);
+    pthread_t progress_thread;
+    bool show = opt->progress && pthread_create(&progress_thread, NULL, progress, &job) == 0;
+    double started = now_seconds();
     compute_all(&job, opt->threads);
+    __atomic_store_n(&job.finished, 1, __ATOMIC_RELEASE);
+    if (show) pthread_join(progress_thread, NULL);
     pthread_mutex_destroy(&job.lock);
     if (opt->evaluated) *opt->evaluated = job.evaluated;
     if (job.fail.set) {
@@ -538,6 +581,24 @@ int output_run(Plan *p, const OutputOptions *opt) {
     rc = 0;
     for (size_t s = 0; s < ns; s++)
         if (finish(p, &saves[s], opt, inputs, n_inputs, recipe, recipe_len) != 0) rc = -1;
+    if (rc == 0 && opt->json) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        size_t tensors = 0;
+        fputs("{\"outputs\": [", opt->json);
+        for (size_t s = 0; s < ns; s++) {
+            fputs(s ? ", {\"path\": \"" : "{\"path\": \"", opt->json);
+            for (const char *c = saves[s].req->path; *c; c++) {
+                if (*c == '"' || *c == '\\') fputc('\\', opt->json);
+                if ((unsigned char)*c >= 0x20) fputc(*c, opt->json);
+            }
+            fprintf(opt->json, "\", \"tensors\": %zu, \"bytes\": %llu}", saves[s].set->n,
+                    (unsigned long long)saves[s].bytes);
+            tensors += saves[s].set->n;
+        }
+        fprintf(opt->json, "], \"tensors\": %zu, \"bytes\": %llu, \"seconds\": %.3f, \"peak_rss_mb\": %.1f}\n",
+                tensors, (unsigned long long)job.bytes_total, now_seconds() - started, (double)ru.ru_maxrss / 1024);
+    }
 done:
     for (size_t s = 0; s < ns; s++) {
         if (saves[s].writer) stw_abort(saves[s].writer);

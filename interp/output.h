@@ -18,6 +18,8 @@ typedef struct OutputOptions {
     /* When set and nonzero (a signal arrived), workers stop taking work and
      * every output is abandoned: temporary folders removed, nothing committed. */
     const volatile sig_atomic_t *cancel;
+    bool progress;             /* a progress line on stderr (for terminals) */
+    FILE *json;                /* when set: a JSON summary of what was written */
 } OutputOptions;
 
 /* Returns 0 when every save was written; otherwise reports the failure
