@@ -280,24 +280,6 @@ const Tensor *bi_crop_to(Exec *x, const Node *n, const Tensor *t, const Shape *s
     return NULL;
 }
 
-const float **bi_tensor_data(Exec *x, const Node *n, Value list, const Tensor **first) {
-    size_t k = list.u.list->n;
-    const float **xs = arena_array(x->arena, k, sizeof *xs);
-    if (!xs) {
-        exec_fail(x, n->span, "out of memory");
-        return NULL;
-    }
-    *first = list.u.list->items[0].u.tensor;
-    for (size_t i = 0; i < k; i++) {
-        const Tensor *t = list.u.list->items[i].u.tensor;
-        if (t->f && (*first)->f && !shape_equal(&t->shape, &(*first)->shape)) {
-            exec_fail(x, n->span, "tensor '%s': shapes of the models differ", x->out->name);
-            return NULL;
-        }
-        xs[i] = t->f;
-    }
-    return xs;
-}
 
 /* ---- shared by the merge methods ------------------------------------------ */
 

@@ -51,9 +51,6 @@ Value bi_tensor_value(Tensor *t);
 /* t itself when it has `shape`; its top-left block when it is a larger 2-D
  * tensor (embedding cropping); NULL after recording a failure otherwise. */
 const Tensor *bi_crop_to(Exec *x, const Node *n, const Tensor *t, const Shape *shape);
-/* The float data of a forced list of same-shaped tensors; *first is the
- * list's first tensor (a pass-through tensor when it has no float data). */
-const float **bi_tensor_data(Exec *x, const Node *n, Value list, const Tensor **first);
 
 /* ---- merge methods -------------------------------------------------------- */
 
