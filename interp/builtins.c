@@ -522,6 +522,11 @@ static const Builtin table[] = {
       .plan = plan_lora, .exec = exec_lora,
       .signature = "lora(base, \"adapter_dir\", scale=1): a PEFT LoRA adapter applied, "
                    "W + scale * alpha/r * B @ A" },
+    { .name = "fisher", .rowwise = true, .lazy_args = true,
+      .params = { "models", "fishers", "weights", "eps", NULL }, .n_required = 2,
+      .plan = plan_fisher, .exec = exec_fisher,
+      .signature = "fisher(models, fishers, weights=1, eps=1e-8): Fisher-weighted average; "
+                   "fishers[i] holds models[i]'s diagonal Fisher information" },
     { .name = "gradient", .rowwise = true, .params = { "values", NULL }, .n_required = 1,
       .plan = plan_gradient, .exec = exec_gradient,
       .signature = "gradient([v0, ..., vk]): piecewise linear in layer / (n_layers - 1)" },

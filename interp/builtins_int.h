@@ -113,6 +113,7 @@ BI_DECLARE(glob)
 BI_DECLARE(regex)
 BI_DECLARE(assert)
 BI_DECLARE(lora)
+BI_DECLARE(fisher)
 Value plan_len(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
 Value plan_range(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
 Value plan_map(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);

@@ -138,6 +138,14 @@ static void describe(Describer *d, Exec *x, Value v, FILE *out, int depth) {
         fprintf(out, "%s(", n->u.call.bi->name);
         describe_args(d, x, n, out, depth);
         fputc(')', out);
+        if (strcmp(n->u.call.bi->name, "fisher") == 0) {
+            const ValList *fl = n->u.call.args[1].u.list;
+            for (size_t i = 0; i < fl->n; i++)
+                if (val_is_lazy(fl->items[i]) && !tset_find(fl->items[i].u.node->set, x->out->name)) {
+                    fputs(" [no Fisher values for this tensor: weighted mean]", out);
+                    break;
+                }
+        }
         return;
     case N_UNARY:
         fputs(n->u.op.op == OP_NEG ? "-" : "not ", out);
