@@ -138,6 +138,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mergelang/stdlib
 	install -m 755 $(BUILD)/mergelang $(DESTDIR)$(PREFIX)/bin/mergelang
 	cp -R stdlib/. $(DESTDIR)$(PREFIX)/share/mergelang/stdlib/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 completions/mergelang.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mergelang
 
 clean:
 	rm -rf build build-asan build-fuzz build-clang

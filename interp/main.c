@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd_help.h"
 #include "commands.h"
 #include "eval.h"
 #include "../runtime/provenance.h"
@@ -57,6 +58,7 @@ static void usage(FILE *out) {
           "  fmt FILE       format a recipe canonically (--check: only report)\n"
           "  verify DIR     check a merged folder's shards against its index and the\n"
           "                 hashes in its provenance.json\n"
+          "  help COMMAND   the options of one command (also: mergelang COMMAND --help)\n"
           "\n"
           "options:\n"
           "  -D NAME=VALUE  override `param NAME = ...` (number, true/false/none, or string)\n"
@@ -78,6 +80,8 @@ static void usage(FILE *out) {
 int main(int argc, char **argv) {
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                       strcmp(argv[1], "help") == 0)) {
+        /* `mergelang help CMD` is `mergelang CMD --help`. */
+        if (argc >= 3 && strcmp(argv[1], "help") == 0) return cmd_help_main(argv[2]);
         usage(stdout);
         return EXIT_OK;
     }
@@ -97,6 +101,10 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "diff") == 0) return cmd_diff_main(argc - 1, argv + 1);
     if (strcmp(cmd, "fmt") == 0) return cmd_fmt_main(argc - 1, argv + 1);
     if (strcmp(cmd, "verify") == 0) {
+        if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            cmd_usage(cmd, stdout);
+            return EXIT_OK;
+        }
         if (argc != 3) {
             fprintf(stderr, "usage: mergelang verify DIR\n");
             return EXIT_USAGE;
@@ -124,7 +132,11 @@ int main(int argc, char **argv) {
     if (!ov) return EXIT_USAGE;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--force") == 0) force = true;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            cmd_usage(cmd, stdout);
+            free(ov);
+            return EXIT_OK;
+        } else if (strcmp(a, "--force") == 0) force = true;
         else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) quiet = true;
         else if (strcmp(a, "--json") == 0) json = quiet = true;
         else if (strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0 || strncmp(a, "-j", 2) == 0) {
