@@ -176,6 +176,18 @@ int main(int argc, char **argv) {
         return EXIT_USAGE;
     }
 
+    if (!check_only) {
+        /* From the start of a run: an interrupt while planning is handled
+         * like one while writing (nothing written, exit 130). */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        /* A file-size limit (ulimit -f) then shows as a write error (EFBIG)
+         * with a message, not as a killed process. */
+        signal(SIGXFSZ, SIG_IGN);
+    }
     Diag diag;
     diag_init(&diag, stderr);
     int status = EXIT_OK;
@@ -207,14 +219,6 @@ int main(int argc, char **argv) {
             } else {
                 if (plan.n_saves == 0 && !quiet)
                     fprintf(stderr, "mergelang: %s saves nothing (call save(model, \"folder\"))\n", recipe);
-                struct sigaction sa;
-                memset(&sa, 0, sizeof sa);
-                sa.sa_handler = on_signal;
-                sigaction(SIGINT, &sa, NULL);
-                sigaction(SIGTERM, &sa, NULL);
-                /* A file-size limit (ulimit -f) then shows as a write error
-                 * (EFBIG) with a message, not as a killed process. */
-                signal(SIGXFSZ, SIG_IGN);
                 OutputOptions opt = { .quiet = quiet, .threads = (int)jobs, .cancel = &interrupted,
                                       .progress = !quiet && isatty(STDERR_FILENO),
                                       .json = json ? stdout : NULL };
