@@ -182,6 +182,7 @@ int main(int argc, char **argv) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_signal;
+        sa.sa_flags = SA_RESTART;   /* reads and writes in flight finish; workers then stop */
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         /* A file-size limit (ulimit -f) then shows as a write error (EFBIG)
