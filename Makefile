@@ -22,7 +22,7 @@ TOOL_SRC    := $(wildcard tools/*.c)
 TOOL_BIN    := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRC))
 HEADERS     := $(wildcard runtime/*.h interp/*.h) $(BUILD)/parser.h
 
-.PHONY: all help deps ensure-deps check-tools test unit demo bench install clean asan fuzz
+.PHONY: all help deps ensure-deps check-tools test unit demo bench install clean asan valgrind fuzz
 all: check-tools $(BUILD)/mergelang $(TOOL_BIN)
 
 help:
@@ -30,6 +30,7 @@ help:
 	@echo "make demo       install missing build dependencies, build, run an example merge"
 	@echo "make test       unit, golden and conformance tests; ends with 'N passed, M failed'"
 	@echo "make asan       the test suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make valgrind   the golden recipes under valgrind memcheck"
 	@echo "make bench      time merges of generated 1B-parameter models against the I/O floor"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60) under ASan+UBSan"
 	@echo "make deps       apt-get install the build dependencies"
@@ -100,6 +101,13 @@ unit: all $(UNIT_BIN)
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	        LDLIBS="-lcjson -lyaml -ledit -lutil -lm -lpthread -fsanitize=address,undefined" test
+
+# The golden recipes under valgrind (memcheck): any error or definite leak
+# changes a recipe's output or exit status, which fails its test.
+valgrind: all
+	@command -v valgrind >/dev/null || { echo "error: valgrind not found: install the Debian package 'valgrind'"; exit 1; }
+	@VALGRIND="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
+	 BUILD=$(BUILD) ONLY=golden sh tests/run.sh
 
 # ---- fuzzing -------------------------------------------------------------------------
 # Each tests/fuzz/fuzz_NAME.c is a libFuzzer target, built with clang and
