@@ -76,7 +76,7 @@ $(BUILD)/libmergelang.a: $(LIB_OBJ)
 $(BUILD)/mergelang: $(BUILD)/obj/interp/main.o $(BUILD)/libmergelang.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libmergelang.a $(HEADERS)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libmergelang.a $(HEADERS) $(wildcard tests/fuzz/fuzz_*.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmergelang.a $(LDLIBS)
 
@@ -113,7 +113,7 @@ valgrind: all
 # Each tests/fuzz/fuzz_NAME.c is a libFuzzer target, built with clang and
 # ASan+UBSan, run for FUZZ_SECONDS on its corpus tests/fuzz/corpus/NAME
 # (seeds and every crash found are committed there; `make test` replays
-# them through the regression runner in tests/fuzz/replay.c).
+# them through the unit test tests/unit/test_fuzz_replay.c).
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BUILD := build-fuzz
@@ -129,7 +129,8 @@ fuzz:
 	    mkdir -p tests/fuzz/corpus/$$name $(FUZZ_BUILD)/corpus-$$name; \
 	    echo "== fuzz $$name for $(FUZZ_SECONDS)s"; \
 	    $(FUZZ_BUILD)/fuzz_$$name -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	        -artifact_prefix=tests/fuzz/corpus/$$name/crash- $(FUZZ_BUILD)/corpus-$$name tests/fuzz/corpus/$$name; \
+	        -artifact_prefix=tests/fuzz/corpus/$$name/ $$([ -f tests/fuzz/$$name.dict ] && echo -dict=tests/fuzz/$$name.dict) \
+	        $(FUZZ_BUILD)/corpus-$$name tests/fuzz/corpus/$$name; \
 	done
 
 # ---- demo -------------------------------------------------------------------------

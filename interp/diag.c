@@ -354,6 +354,19 @@ void diag_hint(Diag *d, const char *fmt, ...) {
     va_end(ap);
 }
 
+void diag_vwarning(Diag *d, SrcSpan at, const char *fmt, va_list ap) {
+    if (at.file) {
+        int line, col;
+        src_line_col(at.file, at.start, &line, &col);
+        put_clean_str(d->out, at.file->path);
+        fprintf(d->out, ":%d:%d: warning: ", line, col);
+    } else {
+        fputs("mergelang: warning: ", d->out);
+    }
+    put_message(d->out, fmt, ap);
+    fputc('\n', d->out);
+}
+
 void diag_plain(Diag *d, const char *fmt, ...) {
     d->n_errors++;
     if (!showing(d)) return;

@@ -14,6 +14,7 @@
 #ifndef MERGELANG_DIAG_H
 #define MERGELANG_DIAG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,9 @@ void diag_note(Diag *d, SrcSpan at, const char *fmt, ...)
 /* "  hint: ..." under the previous error. */
 void diag_hint(Diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* "file:line:col: warning: ..." on one line (no source shown, not counted
+ * as an error), cleaned like every message. */
+void diag_vwarning(Diag *d, SrcSpan at, const char *fmt, va_list ap);
 /* An error with no source location: "mergelang: error: ...". */
 void diag_plain(Diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -105,15 +105,8 @@ const MkParam *mkimport_param(const MkMethod *m, const char *name) {
 void mkimport_warn(Mk *mk, SrcSpan at, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    if (at.file) {
-        int line, col;
-        src_line_col(at.file, at.start, &line, &col);
-        fprintf(mk->diag->out, "%s:%d:%d: warning: ", at.file->path, line, col);
-    } else {
-        fputs("mergelang: warning: ", mk->diag->out);
-    }
-    vfprintf(mk->diag->out, fmt, ap);
-    fputc('\n', mk->diag->out);
+    /* Through diag: names from the YAML may hold control characters. */
+    diag_vwarning(mk->diag, at, fmt, ap);
     va_end(ap);
     mk->n_warnings++;
 }

@@ -877,6 +877,9 @@ static void emit_save(Em *e, MkStage *st, const char *path) {
 
 char *mkimport_emit(Mk *mk, const char *yaml_name, const char *recipe_name) {
     Em e = { .mk = mk, .yaml = yaml_name };
+    /* The file name goes into comments all over the recipe: a newline in it
+     * would end a comment and start a line of code. */
+    e.yaml = comment_safe(&e, yaml_name);
     size_t *order = calloc(mk->n_stages, sizeof *order);
     if (!order) {
         diag_plain(mk->diag, "out of memory");

@@ -2,14 +2,24 @@
 #include "lora.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int lora_read_config(const char *dir, LoraConfig *out, ErrBuf *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/adapter_config.json", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) return errbuf_set(err, "%s: cannot read (is '%s' a PEFT adapter folder?)", path, dir);
+    /* O_NONBLOCK and a regular file only: a FIFO in a downloaded adapter
+     * folder must not hang the run. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    FILE *f = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        if (fd >= 0) close(fd);
+        return errbuf_set(err, "%s: cannot read (is '%s' a PEFT adapter folder?)", path, dir);
+    }
     char buf[65536];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
