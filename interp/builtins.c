@@ -160,6 +160,21 @@ const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, 
     return set;
 }
 
+int bi_param_index(const Builtin *bi, const char *pname) {
+    for (int i = 0; i < BUILTIN_MAX_PARAMS && bi->params[i]; i++)
+        if (strcmp(bi->params[i], pname) == 0) return i;
+    return -1;
+}
+
+Value bi_arg(const Builtin *bi, Value *args, const char *pname) {
+    int i = bi_param_index(bi, pname);
+    return i >= 0 ? args[i] : val_none();
+}
+
+bool bi_str_is(Value v, const char *s) {
+    return v.kind == V_STR && strlen(s) == v.u.str.len && memcmp(v.u.str.s, s, v.u.str.len) == 0;
+}
+
 bool bi_is_number_like(Value v) { return v.kind == V_NUM || v.kind == V_LAZY; }
 
 /* A per-model parameter: none (default), one number for all, or a list

@@ -53,9 +53,10 @@ Value exec_fisher(Exec *x, const Node *n, Value *args) {
     if (!xs || !fs || !w) return xs ? exec_fail(x, n->span, "out of memory") : val_error();
     bool all = true;
     for (size_t i = 0; i < k && all; i++) all = tset_find(args[1].u.list->items[i].u.node->set, x->out->name) != NULL;
+    Value wv = exec_force(x, args[2]);
+    if (wv.kind == V_ERROR) return wv;
     for (size_t i = 0; i < k; i++) {
-        Value wv = exec_force(x, args[2]);
-        if (wv.kind == V_ERROR || !bi_weight_at(x, n, wv, i, &w[i])) return val_error();
+        if (!bi_weight_at(x, n, wv, i, &w[i])) return val_error();
         if (!all) continue;
         Value f = exec_force(x, args[1].u.list->items[i]);
         if (f.kind != V_TENSOR || !f.u.tensor->f) return f.kind == V_ERROR ? f : exec_fail(x, n->span, "fisher(): Fisher values must be floats");

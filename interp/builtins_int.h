@@ -31,6 +31,12 @@ bool bi_expect_models_cropped(Plan *p, const Builtin *bi, Value v, SrcSpan at,
 const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, size_t k,
                                SrcSpan at, bool embed_min);
 bool bi_is_number_like(Value v);
+/* The index of bi's parameter named pname, or -1. */
+int bi_param_index(const Builtin *bi, const char *pname);
+/* The argument for bi's parameter named pname, or none when bi has none. */
+Value bi_arg(const Builtin *bi, Value *args, const char *pname);
+/* True when v is the string s. */
+bool bi_str_is(Value v, const char *s);
 /* none, one number for all models, or a list parallel to the models. */
 bool bi_expect_per_model(Plan *p, Value v, size_t n_models, SrcSpan at, const char *pname);
 bool bi_expect_number(Plan *p, Value v, SrcSpan at, const char *pname);

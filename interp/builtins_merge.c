@@ -80,18 +80,6 @@ Value exec_slerp(Exec *x, const Node *n, Value *args) {
  * Each built-in's `info` is a GtaMethod with its sparsifier and defaults;
  * parameters a built-in does not list read as none. */
 
-/* The argument named pname, or none when bi has no such parameter. */
-static Value arg(const Builtin *bi, Value *args, const char *pname) {
-    for (int i = 0; i < BUILTIN_MAX_PARAMS && bi->params[i]; i++)
-        if (strcmp(bi->params[i], pname) == 0) return args[i];
-    return val_none();
-}
-
-static int arg_index(const Builtin *bi, const char *pname) {
-    for (int i = 0; i < BUILTIN_MAX_PARAMS && bi->params[i]; i++)
-        if (strcmp(bi->params[i], pname) == 0) return i;
-    return -1;
-}
 
 static bool expect_choice(Plan *p, Value v, SrcSpan at, const char *pname, const char *a,
                           const char *b) {
@@ -103,9 +91,6 @@ static bool expect_choice(Plan *p, Value v, SrcSpan at, const char *pname, const
     return false;
 }
 
-static bool is_choice(Value v, const char *s) {
-    return v.kind == V_STR && strlen(s) == v.u.str.len && memcmp(v.u.str.s, s, v.u.str.len) == 0;
-}
 
 Value plan_gta(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     char what[80];
@@ -116,29 +101,29 @@ Value plan_gta(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSp
     size_t k = args[1].u.list->n;
     static const char *const per_model[] = { "weights", "density", "gamma", "epsilon" };
     for (size_t i = 0; i < sizeof per_model / sizeof per_model[0]; i++) {
-        int at = arg_index(bi, per_model[i]);
+        int at = bi_param_index(bi, per_model[i]);
         if (at >= 0 && !bi_expect_per_model(p, args[at], k, sp[at], per_model[i])) return val_error();
     }
     static const char *const numbers[] = { "lambda", "seed" };
     for (size_t i = 0; i < 2; i++) {
-        int at = arg_index(bi, numbers[i]);
+        int at = bi_param_index(bi, numbers[i]);
         if (at >= 0 && args[at].kind != V_NONE && !bi_expect_number(p, args[at], sp[at], numbers[i]))
             return val_error();
     }
     static const char *const flags[] = { "normalize", "rescale", "weighted_election" };
     for (size_t i = 0; i < 3; i++) {
-        int at = arg_index(bi, flags[i]);
+        int at = bi_param_index(bi, flags[i]);
         if (at >= 0 && args[at].kind != V_NONE && !bi_expect_bool(p, args[at], sp[at], flags[i]))
             return val_error();
     }
     int at;
-    if ((at = arg_index(bi, "consensus")) >= 0 && !expect_choice(p, args[at], sp[at], "consensus", "sum", "count"))
+    if ((at = bi_param_index(bi, "consensus")) >= 0 && !expect_choice(p, args[at], sp[at], "consensus", "sum", "count"))
         return val_error();
-    if ((at = arg_index(bi, "divisor")) >= 0 && !expect_choice(p, args[at], sp[at], "divisor", "weights", "count"))
+    if ((at = bi_param_index(bi, "divisor")) >= 0 && !expect_choice(p, args[at], sp[at], "divisor", "weights", "count"))
         return val_error();
-    if ((at = arg_index(bi, "trim")) >= 0 && !expect_choice(p, args[at], sp[at], "trim", "tensor", "row"))
+    if ((at = bi_param_index(bi, "trim")) >= 0 && !expect_choice(p, args[at], sp[at], "trim", "tensor", "row"))
         return val_error();
-    if ((at = arg_index(bi, "seed")) >= 0 && args[at].kind == V_NUM &&
+    if ((at = bi_param_index(bi, "seed")) >= 0 && args[at].kind == V_NUM &&
         !(args[at].u.num >= 0 && args[at].u.num < 9007199254740992.0 && args[at].u.num == floor(args[at].u.num)))
         return plan_error(p, sp[at], "seed must be a whole number from 0 to 2^53");
     return bi_make_call(p, bi, args, call, args[0].u.node->set);
@@ -149,15 +134,15 @@ static bool sparsify(Exec *x, const Node *n, const GtaMethod *m, Value *args, si
                      size_t numel, size_t row_len, uint64_t seed, void *scratch) {
     const Builtin *bi = n->u.call.bi;
     double density, gamma, epsilon;
-    if (!bi_per_model_at(x, n, arg(bi, args, "density"), i, 1.0, "density", &density) ||
-        !bi_per_model_at(x, n, arg(bi, args, "gamma"), i, 0.01, "gamma", &gamma) ||
-        !bi_per_model_at(x, n, arg(bi, args, "epsilon"), i, 0.15, "epsilon", &epsilon))
+    if (!bi_per_model_at(x, n, bi_arg(bi, args, "density"), i, 1.0, "density", &density) ||
+        !bi_per_model_at(x, n, bi_arg(bi, args, "gamma"), i, 0.01, "gamma", &gamma) ||
+        !bi_per_model_at(x, n, bi_arg(bi, args, "epsilon"), i, 0.15, "epsilon", &epsilon))
         return false;
     uint64_t stream = rng_stream(seed, x->out->name, i);
     switch (m->sparsify) {
     case SPARSIFY_NONE: return true;
     case SPARSIFY_MAGNITUDE: {
-        bool per_row = is_choice(arg(bi, args, "trim"), "row");
+        bool per_row = bi_str_is(bi_arg(bi, args, "trim"), "row");
         gta_trim_magnitude(d, numel, row_len, per_row, density, scratch);
         return true;
     }
@@ -189,27 +174,27 @@ Value exec_gta(Exec *x, const Node *n, Value *args) {
     if (row_len == 0) row_len = 1;
     double lambda = 1.0, seed_d = 0;
     Value v;
-    if ((v = arg(bi, args, "lambda")).kind != V_NONE && !bi_number_arg(x, n, v, "lambda", &lambda))
+    if ((v = bi_arg(bi, args, "lambda")).kind != V_NONE && !bi_number_arg(x, n, v, "lambda", &lambda))
         return val_error();
-    if ((v = arg(bi, args, "seed")).kind != V_NONE && !bi_number_arg(x, n, v, "seed", &seed_d))
+    if ((v = bi_arg(bi, args, "seed")).kind != V_NONE && !bi_number_arg(x, n, v, "seed", &seed_d))
         return val_error();
     GtaOptions opt = { .consensus = m->consensus, .elect_weighted = true, .lambda = lambda };
-    if (!bi_bool_arg(x, n, arg(bi, args, "normalize"), m->normalize, "normalize", &opt.normalize) ||
-        !bi_bool_arg(x, n, arg(bi, args, "weighted_election"), true, "weighted_election",
+    if (!bi_bool_arg(x, n, bi_arg(bi, args, "normalize"), m->normalize, "normalize", &opt.normalize) ||
+        !bi_bool_arg(x, n, bi_arg(bi, args, "weighted_election"), true, "weighted_election",
                      &opt.elect_weighted))
         return val_error();
     bool rescale;
-    if (!bi_bool_arg(x, n, arg(bi, args, "rescale"), m->rescale, "rescale", &rescale)) return val_error();
-    if (m->consensus != GTA_CONSENSUS_NONE && is_choice(arg(bi, args, "consensus"), "count"))
+    if (!bi_bool_arg(x, n, bi_arg(bi, args, "rescale"), m->rescale, "rescale", &rescale)) return val_error();
+    if (m->consensus != GTA_CONSENSUS_NONE && bi_str_is(bi_arg(bi, args, "consensus"), "count"))
         opt.consensus = GTA_CONSENSUS_COUNT;
-    opt.divide_by_count = is_choice(arg(bi, args, "divisor"), "count");
+    opt.divide_by_count = bi_str_is(bi_arg(bi, args, "divisor"), "count");
 
     double *w = arena_array(x->arena, k, sizeof *w);
     float **deltas = arena_array(x->arena, k, sizeof *deltas);
     void *scratch = arena_alloc(x->arena, numel * (sizeof(float) + sizeof(uint32_t)) + 64);
     if (!w || !deltas || !scratch) return exec_fail(x, n->span, "out of memory");
     for (size_t i = 0; i < k; i++) {
-        if (!bi_weight_at(x, n, arg(bi, args, "weights"), i, &w[i])) return val_error();
+        if (!bi_weight_at(x, n, bi_arg(bi, args, "weights"), i, &w[i])) return val_error();
         const Tensor *t = bi_crop_to(x, n, models->items[i].u.tensor, shape);
         if (!t) return val_error();
         if (!t->f) return exec_fail(x, n->span, "%s(): tensor '%s' is not a float tensor in model %zu",

@@ -23,9 +23,6 @@ typedef struct Matcher {
     regex_t re;
 } Matcher;
 
-static bool str_is(Value v, const char *s) {
-    return v.kind == V_STR && strlen(s) == v.u.str.len && memcmp(v.u.str.s, s, v.u.str.len) == 0;
-}
 
 /* Reads (pattern, mode) arguments; compiles a regex. Returns false after an error. */
 static bool matcher_init(Plan *p, Matcher *m, Value pattern, Value mode, SrcSpan pat_at, SrcSpan mode_at) {
@@ -33,10 +30,10 @@ static bool matcher_init(Plan *p, Matcher *m, Value pattern, Value mode, SrcSpan
         return plan_error(p, pat_at, "the pattern must be a string, found %s", val_kind_name(pattern.kind)),
                false;
     m->pattern = arena_strndup(&p->arena, pattern.u.str.s, pattern.u.str.len);
-    if (mode.kind == V_NONE || str_is(mode, "substring")) m->mode = MATCH_SUBSTRING;
-    else if (str_is(mode, "glob")) m->mode = MATCH_GLOB;
-    else if (str_is(mode, "regex")) m->mode = MATCH_REGEX;
-    else if (str_is(mode, "exact")) m->mode = MATCH_EXACT;
+    if (mode.kind == V_NONE || bi_str_is(mode, "substring")) m->mode = MATCH_SUBSTRING;
+    else if (bi_str_is(mode, "glob")) m->mode = MATCH_GLOB;
+    else if (bi_str_is(mode, "regex")) m->mode = MATCH_REGEX;
+    else if (bi_str_is(mode, "exact")) m->mode = MATCH_EXACT;
     else
         return plan_error(p, mode_at, "mode must be \"substring\", \"glob\", \"regex\" or \"exact\""), false;
     if (m->mode == MATCH_REGEX) {

@@ -48,13 +48,6 @@ Value plan_task_vectors(Plan *p, const Builtin *bi, Value *args, const SrcSpan *
 
 /* ---- the sparsifiers -------------------------------------------------------------------- */
 
-/* Parameters by name for the four sparsifiers (see the table in builtins.c). */
-static int param_index(const Builtin *bi, const char *name) {
-    for (int i = 0; i < BUILTIN_MAX_PARAMS && bi->params[i]; i++)
-        if (strcmp(bi->params[i], name) == 0) return i;
-    return -1;
-}
-
 static const char *const per_model_params[] = { "density", "gamma", "epsilon" };
 
 Value plan_sparsify(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
@@ -68,22 +61,22 @@ Value plan_sparsify(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, 
         if (!bi_expect_model(p, d, sp[0], what)) return val_error();
     }
     for (size_t i = 0; i < 3; i++) {
-        int at = param_index(bi, per_model_params[i]);
+        int at = bi_param_index(bi, per_model_params[i]);
         if (at < 0) continue;
         if (d.kind != V_LIST && args[at].kind == V_LIST)
             return plan_error(p, sp[at], "%s is a list but there is one task vector", per_model_params[i]);
         if (!bi_expect_per_model(p, args[at], k, sp[at], per_model_params[i])) return val_error();
     }
     int at;
-    if ((at = param_index(bi, "seed")) >= 0 && args[at].kind != V_NONE &&
+    if ((at = bi_param_index(bi, "seed")) >= 0 && args[at].kind != V_NONE &&
         !bi_expect_number(p, args[at], sp[at], "seed"))
         return val_error();
-    if ((at = param_index(bi, "rescale")) >= 0 && args[at].kind != V_NONE &&
+    if ((at = bi_param_index(bi, "rescale")) >= 0 && args[at].kind != V_NONE &&
         !bi_expect_bool(p, args[at], sp[at], "rescale"))
         return val_error();
     if (d.kind != V_LIST) return bi_make_call(p, bi, args, call, d.u.node->set);
     /* A list: one node per task vector, with its own parameters and stream. */
-    int np = builtin_n_params(bi), stream = param_index(bi, "stream");
+    int np = builtin_n_params(bi), stream = bi_param_index(bi, "stream");
     ValList *out = plan_alloc(p, sizeof *out);
     out->n = k;
     out->items = plan_alloc(p, k * sizeof *out->items);
@@ -92,7 +85,7 @@ Value plan_sparsify(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, 
         memcpy(one, args, (size_t)np * sizeof *one);
         one[0] = d.u.list->items[i];
         for (size_t q = 0; q < 3; q++) {
-            int pi = param_index(bi, per_model_params[q]);
+            int pi = bi_param_index(bi, per_model_params[q]);
             if (pi >= 0 && one[pi].kind == V_LIST) one[pi] = one[pi].u.list->items[i];
         }
         if (stream >= 0) one[stream] = val_num((double)i);
@@ -103,7 +96,7 @@ Value plan_sparsify(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, 
 }
 
 static bool num_or(Exec *x, const Node *n, Value *args, const char *name, double dflt, double *out) {
-    int at = param_index(n->u.call.bi, name);
+    int at = bi_param_index(n->u.call.bi, name);
     if (at < 0 || args[at].kind == V_NONE) {
         *out = dflt;
         return true;
@@ -122,7 +115,7 @@ Value exec_sparsify(Exec *x, const Node *n, Value *args) {
         return val_error();
     bool is_random = strcmp(bi->name, "drop_random") == 0 || strcmp(bi->name, "drop_della") == 0;
     bool rescale;
-    int at = param_index(bi, "rescale");
+    int at = bi_param_index(bi, "rescale");
     if (!bi_bool_arg(x, n, at >= 0 ? args[at] : val_none(), is_random, "rescale", &rescale))
         return val_error();
     size_t numel = (size_t)t->numel;
@@ -150,14 +143,11 @@ Value exec_sparsify(Exec *x, const Node *n, Value *args) {
 
 /* ---- elect_sign and disjoint_merge ----------------------------------------------------------- */
 
-static bool is_str(Value v, const char *s) {
-    return v.kind == V_STR && strlen(s) == v.u.str.len && memcmp(v.u.str.s, s, v.u.str.len) == 0;
-}
 
 static bool check_choice(Plan *p, Value v, SrcSpan at, const char *pname, const char *const *ok, size_t n) {
     if (v.kind == V_NONE) return true;
     for (size_t i = 0; i < n; i++)
-        if (is_str(v, ok[i])) return true;
+        if (bi_str_is(v, ok[i])) return true;
     plan_error(p, at, "%s must be one of \"%s\", \"%s\"%s%s%s", pname, ok[0], ok[1], n > 2 ? ", \"" : "",
                n > 2 ? ok[2] : "", n > 2 ? "\"" : "");
     return false;
@@ -208,7 +198,7 @@ static bool read_consensus(Exec *x, const Node *n, Value *args, int first, GtaOp
     for (size_t i = 0; i < k; i++)
         if (!bi_weight_at(x, n, args[first + 1], i, &(*w)[i])) return false;
     Value c = args[first + 2];
-    opt->consensus = is_str(c, "none") ? GTA_CONSENSUS_NONE : is_str(c, "count") ? GTA_CONSENSUS_COUNT
+    opt->consensus = bi_str_is(c, "none") ? GTA_CONSENSUS_NONE : bi_str_is(c, "count") ? GTA_CONSENSUS_COUNT
                                                                                   : GTA_CONSENSUS_SUM;
     opt->lambda = 1.0;
     opt->normalize = true;
@@ -219,7 +209,7 @@ static bool read_consensus(Exec *x, const Node *n, Value *args, int first, GtaOp
         if (strcmp(pn, "lambda") == 0) {
             if (args[i].kind != V_NONE && !bi_number_arg(x, n, args[i], pn, &opt->lambda)) return false;
         } else if (strcmp(pn, "divisor") == 0) {
-            opt->divide_by_count = is_str(args[i], "count");
+            opt->divide_by_count = bi_str_is(args[i], "count");
         } else if (strcmp(pn, "normalize") == 0) {
             if (!bi_bool_arg(x, n, args[i], true, pn, &opt->normalize)) return false;
         } else if (!bi_bool_arg(x, n, args[i], true, pn, &opt->elect_weighted)) {
