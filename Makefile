@@ -5,9 +5,9 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
 LEMPAR  ?= /usr/share/lemon/lempar.c
-OPT     ?= -O2
+OPT     ?= -O3
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-CFLAGS  += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -I. -I$(BUILD)
+CFLAGS  += -std=c11 $(OPT) -g -ffp-contract=off $(WARN) -D_GNU_SOURCE -I. -I$(BUILD)
 LDLIBS  += -lcjson -lyaml -ledit -lutil -lm -lpthread
 VERSION := 0.1.0
 

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include "../runtime/hfnames.h"
+#include "../runtime/kernels.h"
 #include "builtins.h"
 #include "ops.h"
 
@@ -75,14 +76,6 @@ static void release_pages(const uint8_t *p, size_t len) {
     if (e > b) madvise((void *)b, e - b, MADV_DONTNEED);
 }
 
-/* True when no entry is NaN or infinite: x * 0 is NaN exactly for those,
- * and a sum of such products is a loop the compiler vectorises. */
-static bool all_finite(const float *f, size_t n) {
-    float acc = 0;
-    for (size_t j = 0; j < n; j++) acc += f[j] * 0.0f;
-    return acc == 0;
-}
-
 static Value eval_source(Exec *x, const Node *n) {
     if (x->no_data) return exec_fail(x, n->span, "needs tensor data");
     const CkptTensor *ct = ckpt_find(n->u.source.ckpt, x->out->name);
@@ -110,7 +103,7 @@ static Value eval_source(Exec *x, const Node *n) {
     if (ct->file->mapped) release_pages(data, (size_t)t->numel * dtype_size(ct->dtype));
     /* A NaN or infinity in a checkpoint means a broken input; merging it
      * would spread it silently through every method. */
-    if (!n->u.source.allow_nonfinite && !all_finite(t->f, (size_t)t->numel)) {
+    if (!n->u.source.allow_nonfinite && !kern_all_finite(t->f, (size_t)t->numel)) {
         for (int64_t j = 0; j < t->numel; j++) {
             if (!isfinite(t->f[j]))
                 return exec_fail(x, n->span, "%s holds %s at element %lld", ct->file->path,

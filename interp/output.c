@@ -88,6 +88,27 @@ typedef struct Failure {
     char msg[1200];
 } Failure;
 
+/* One slot's bytes of a computed item, waiting for the writer thread. */
+typedef struct Pending {
+    size_t save, pos;
+    uint64_t offset;           /* byte offset within the tensor (row ranges) */
+    bool part;                 /* a row range: written with stw_write_part */
+    void *buf;
+    size_t len, cap;
+} Pending;
+
+typedef struct ItemOut {
+    size_t n;
+    uint64_t bytes;
+    Pending *p;
+} ItemOut;
+
+/* Free write buffers kept for reuse, so steady state allocates nothing. */
+#define POOL_MAX 16
+#define POOL_BYTES ((size_t)64 << 20)
+/* Computed bytes the writer may lag behind by before workers wait. */
+#define QUEUE_BYTES ((uint64_t)64 << 20)
+
 /* A unit of work: rows [row_begin, row_end) of a group's tensor (0, 0: all). */
 typedef struct Item {
     size_t group;
@@ -110,8 +131,19 @@ typedef struct Job {
     uint64_t bytes_total;
     int finished;              /* the workers are done (atomic) */
     const volatile sig_atomic_t *cancel;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;      /* guards fail and everything below */
     Failure fail;
+    /* Items are written by one thread, in item order (which is file order
+     * within each save): no two threads contend for a file, and each
+     * shard's hash is computed as it is written. */
+    ItemOut **done;            /* by item: computed, not yet written */
+    size_t next_write;
+    uint64_t queued;           /* bytes in done[] */
+    bool workers_done;
+    pthread_cond_t ready;      /* done[next_write] arrived, or work ended */
+    pthread_cond_t space;      /* queued shrank, or work ended */
+    struct { void *p; size_t cap; } pool[POOL_MAX];
+    size_t n_pool, pool_bytes;
 } Job;
 
 static int natural_order(const void *a, const void *b, void *set_arg) {
@@ -158,8 +190,102 @@ static void record_failure(Job *job, size_t item, SrcSpan at, const char *fmt, .
         vsnprintf(job->fail.msg, sizeof job->fail.msg, fmt, ap);
         va_end(ap);
     }
-    pthread_mutex_unlock(&job->lock);
     __atomic_store_n(&job->stop, 1, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&job->ready);
+    pthread_cond_broadcast(&job->space);
+    pthread_mutex_unlock(&job->lock);
+}
+
+/* A buffer of at least len bytes: the smallest pooled one that fits, else
+ * a new one. */
+static void *buf_get(Job *job, size_t len, size_t *cap) {
+    pthread_mutex_lock(&job->lock);
+    size_t best = job->n_pool;
+    for (size_t i = 0; i < job->n_pool; i++)
+        if (job->pool[i].cap >= len && (best == job->n_pool || job->pool[i].cap < job->pool[best].cap)) best = i;
+    void *p = NULL;
+    if (best < job->n_pool) {
+        p = job->pool[best].p;
+        *cap = job->pool[best].cap;
+        job->pool_bytes -= *cap;
+        job->pool[best] = job->pool[--job->n_pool];
+    }
+    pthread_mutex_unlock(&job->lock);
+    if (!p) {
+        p = malloc(len ? len : 1);
+        *cap = len;
+    }
+    return p;
+}
+
+/* Returns a buffer to the pool, or frees it; job->lock held. */
+static void buf_put_locked(Job *job, void *p, size_t cap) {
+    if (p && job->n_pool < POOL_MAX && job->pool_bytes + cap <= POOL_BYTES) {
+        job->pool[job->n_pool].p = p;
+        job->pool[job->n_pool++].cap = cap;
+        job->pool_bytes += cap;
+    } else {
+        free(p);
+    }
+}
+
+static void item_out_free_locked(Job *job, ItemOut *o) {
+    if (!o) return;
+    for (size_t i = 0; i < o->n; i++) buf_put_locked(job, o->p[i].buf, o->p[i].cap);
+    free(o->p);
+    free(o);
+}
+
+/* Hands item k's bytes to the writer; waits while the writer is far
+ * behind, unless k is the item it needs next. */
+static void item_out_push(Job *job, size_t k, ItemOut *o) {
+    pthread_mutex_lock(&job->lock);
+    while (job->queued > QUEUE_BYTES && k != job->next_write && !__atomic_load_n(&job->stop, __ATOMIC_RELAXED))
+        pthread_cond_wait(&job->space, &job->lock);
+    if (__atomic_load_n(&job->stop, __ATOMIC_RELAXED)) {
+        item_out_free_locked(job, o);
+    } else {
+        job->done[k] = o;
+        job->queued += o->bytes;
+        if (k == job->next_write) pthread_cond_signal(&job->ready);
+    }
+    pthread_mutex_unlock(&job->lock);
+}
+
+/* The writer thread: writes items in order as they arrive. */
+static void *writer(void *arg) {
+    Job *job = arg;
+    pthread_mutex_lock(&job->lock);
+    while (job->next_write < job->n_items) {
+        size_t k = job->next_write;
+        while (!job->done[k] && !__atomic_load_n(&job->stop, __ATOMIC_RELAXED) && !job->workers_done)
+            pthread_cond_wait(&job->ready, &job->lock);
+        ItemOut *o = job->done[k];
+        if (!o || __atomic_load_n(&job->stop, __ATOMIC_RELAXED)) break;
+        job->done[k] = NULL;
+        pthread_mutex_unlock(&job->lock);
+        bool ok = true;
+        for (size_t i = 0; ok && i < o->n; i++) {
+            const Pending *pd = &o->p[i];
+            SaveOut *so = &job->saves[pd->save];
+            ErrBuf err;
+            int rc = pd->part ? stw_write_part(so->writer, pd->pos, pd->offset, pd->buf, pd->len, &err)
+                              : stw_write(so->writer, pd->pos, pd->buf, &err);
+            if (rc != 0) {
+                record_failure(job, k, so->req->span, "%s", err.msg);
+                ok = false;
+            }
+        }
+        __atomic_fetch_add(&job->bytes_done, o->bytes, __ATOMIC_RELAXED);
+        pthread_mutex_lock(&job->lock);
+        job->queued -= o->bytes;
+        item_out_free_locked(job, o);
+        job->next_write++;
+        pthread_cond_broadcast(&job->space);
+        if (!ok) break;
+    }
+    pthread_mutex_unlock(&job->lock);
+    return NULL;
 }
 
 /* Computes one item (a tensor, or rows of it) for every save that writes it,
@@ -180,6 +306,14 @@ static void write_item(Job *job, size_t k, Arena *arena) {
     x.row_end = it->row_end;
     Shape want = exec_shape(&x, &info->shape);
     int64_t row_entries = info->shape.rank && info->shape.dims[0] ? shape_numel(&info->shape) / info->shape.dims[0] : 0;
+    ItemOut *out = calloc(1, sizeof *out);
+    if (out) out->p = calloc((size_t)(end - first), sizeof *out->p);
+    if (!out || !out->p) {
+        if (out) free(out);
+        record_failure(job, k, job->saves[first->save].req->span, "out of memory computing tensor '%s'",
+                       info->name);
+        return;
+    }
     for (const Slot *s = first; s < end; s++) {
         const SaveOut *so = &job->saves[s->save];
         SrcSpan at = so->req->span;
@@ -196,27 +330,28 @@ static void write_item(Job *job, size_t k, Arena *arena) {
         const Tensor *t = v.u.tensor;
         DType out_dtype = so->specs[s->pos].dtype;
         size_t len = (size_t)t->numel * dtype_size(out_dtype);
-        const void *bytes = t->raw;
-        if (t->f) {
-            void *buf = arena_alloc_uninit(arena, len ? len : 1);
-            if (!buf) {
-                record_failure(job, k, at, "out of memory writing tensor '%s'", info->name);
-                break;
-            }
-            dtype_encode_f32(out_dtype, t->f, buf, (size_t)t->numel);
-            bytes = buf;
-        }
-        ErrBuf err;
-        int rc = it->row_end == 0
-                     ? stw_write(so->writer, s->pos, bytes, &err)
-                     : stw_write_part(so->writer, s->pos,
-                                      (uint64_t)it->row_begin * (uint64_t)row_entries * dtype_size(out_dtype),
-                                      bytes, len, &err);
-        if (rc != 0) {
-            record_failure(job, k, at, "%s", err.msg);
+        Pending *pd = &out->p[out->n];
+        pd->buf = buf_get(job, len, &pd->cap);
+        if (!pd->buf) {
+            record_failure(job, k, at, "out of memory writing tensor '%s'", info->name);
             break;
         }
-        __atomic_fetch_add(&job->bytes_done, (uint64_t)len, __ATOMIC_RELAXED);
+        out->n++;
+        if (t->f) dtype_encode_f32(out_dtype, t->f, pd->buf, (size_t)t->numel);
+        else memcpy(pd->buf, t->raw, len);
+        pd->save = s->save;
+        pd->pos = s->pos;
+        pd->len = len;
+        pd->part = it->row_end != 0;
+        pd->offset = pd->part ? (uint64_t)it->row_begin * (uint64_t)row_entries * dtype_size(out_dtype) : 0;
+        out->bytes += len;
+    }
+    if (__atomic_load_n(&job->stop, __ATOMIC_RELAXED)) {
+        pthread_mutex_lock(&job->lock);
+        item_out_free_locked(job, out);
+        pthread_mutex_unlock(&job->lock);
+    } else {
+        item_out_push(job, k, out);
     }
     __atomic_fetch_add(&job->evaluated, x.n_evaluated, __ATOMIC_RELAXED);
     __atomic_fetch_add(&job->items_done, 1, __ATOMIC_RELAXED);
@@ -304,19 +439,36 @@ static void *progress(void *arg) {
     return NULL;
 }
 
-/* Runs the workers; the calling thread is one of them. */
-static void compute_all(Job *job, int threads) {
+/* Runs the workers and the writer; the calling thread is one of the
+ * workers. Returns -1 when the threads cannot start. */
+static int compute_all(Job *job, int threads) {
     if (threads < 1) threads = 1;
     if ((size_t)threads > job->n_items) threads = job->n_items ? (int)job->n_items : 1;
+    job->done = calloc(job->n_items + 1, sizeof *job->done);
     pthread_t *tids = calloc((size_t)threads, sizeof *tids);
+    pthread_t writer_thread;
+    if (!job->done || !tids || pthread_create(&writer_thread, NULL, writer, job) != 0) {
+        free(tids);
+        return -1;
+    }
     int started = 0;
-    for (int t = 1; tids && t < threads; t++) {
+    for (int t = 1; t < threads; t++) {
         if (pthread_create(&tids[t], NULL, worker, job) != 0) break;
         started++;
     }
     worker(job);
     for (int t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+    pthread_mutex_lock(&job->lock);
+    job->workers_done = true;
+    pthread_cond_broadcast(&job->ready);
+    pthread_mutex_unlock(&job->lock);
+    pthread_join(writer_thread, NULL);
     free(tids);
+    /* Items computed after a failure or an interrupt were never written. */
+    for (size_t k = 0; k < job->n_items; k++) item_out_free_locked(job, job->done[k]);
+    for (size_t i = 0; i < job->n_pool; i++) free(job->pool[i].p);
+    job->n_pool = 0;
+    return 0;
 }
 
 /* The dtype config.json advertises: the one asked for, else the stored dtype
@@ -444,10 +596,8 @@ static int finish(Plan *p, SaveOut *so, const OutputOptions *opt, const ProvFile
     size_t shards = stw_shard_count(w);
     ProvFile *out = calloc(shards + 1, sizeof *out);
     for (size_t k = 0; c == 0 && out && k < shards; k++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", stw_tmp_dir(w), stw_shard_name(w, k));
         out[k].path = stw_shard_name(w, k);
-        c = hash64_file(path, &out[k].hash, &out[k].bytes, &err);
+        c = stw_shard_hash(w, k, &out[k].hash, &out[k].bytes, &err);
     }
     if (c == 0) {
         char *json = out ? prov_json(recipe ? hash64(recipe, recipe_len) : 0, inputs, n_inputs, out, shards) : NULL;
@@ -470,20 +620,47 @@ static int finish(Plan *p, SaveOut *so, const OutputOptions *opt, const ProvFile
     return 0;
 }
 
-/* Every input file's size and content hash, for provenance. */
-static ProvFile *hash_inputs(Plan *p, size_t *n) {
+/* Every input file's size and content hash, for provenance: files are
+ * hashed on `threads` threads at once. */
+typedef struct HashJob {
+    ProvFile *files;
+    size_t n, next;            /* next: atomic */
+    bool *ok;
+} HashJob;
+
+static void *hash_worker(void *arg) {
+    HashJob *hj = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&hj->next, 1, __ATOMIC_RELAXED);
+        if (i >= hj->n) return NULL;
+        ErrBuf err;
+        hj->ok[i] = hash64_file(hj->files[i].path, &hj->files[i].hash, &hj->files[i].bytes, &err) == 0;
+    }
+}
+
+static ProvFile *hash_inputs(Plan *p, int threads, size_t *n) {
     size_t total = 0;
     for (size_t i = 0; i < p->n_ckpts; i++) total += p->ckpts[i].ckpt->n_shards;
     ProvFile *f = calloc(total + 1, sizeof *f);
+    bool *ok = calloc(total + 1, sizeof *ok);
     *n = 0;
-    for (size_t i = 0; f && i < p->n_ckpts; i++) {
-        const Ckpt *c = p->ckpts[i].ckpt;
-        for (size_t k = 0; k < c->n_shards; k++) {
-            ErrBuf err;
-            f[*n].path = c->shards[k]->path;
-            if (hash64_file(c->shards[k]->path, &f[*n].hash, &f[*n].bytes, &err) == 0) (*n)++;
-        }
+    if (!f || !ok) {
+        free(ok);
+        return f;
     }
+    HashJob hj = { .files = f, .n = total, .ok = ok };
+    for (size_t i = 0, k = 0; i < p->n_ckpts; i++)
+        for (size_t s = 0; s < p->ckpts[i].ckpt->n_shards; s++) f[k++].path = p->ckpts[i].ckpt->shards[s]->path;
+    pthread_t tids[64];
+    int started = 0;
+    for (int t = 1; t < threads && t < 64 && (size_t)t < total; t++)
+        if (pthread_create(&tids[started], NULL, hash_worker, &hj) == 0) started++;
+    hash_worker(&hj);
+    for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
+    /* A file that cannot be read now fails later, with a better message. */
+    for (size_t i = 0; i < total; i++)
+        if (ok[i]) f[(*n)++] = f[i];
+    free(ok);
     return f;
 }
 
@@ -502,7 +679,7 @@ int output_run(Plan *p, const OutputOptions *opt) {
     }
     /* Provenance first: the recipe and every input's content hash go into
      * the header of each shard, which the writers fix at creation. */
-    inputs = hash_inputs(p, &n_inputs);
+    inputs = hash_inputs(p, opt->threads, &n_inputs);
     recipe = card_recipe(p, &recipe_len);
     char recipe_hex[17], *inputs_json = NULL;
     snprintf(recipe_hex, sizeof recipe_hex, "%016llx",
@@ -562,13 +739,21 @@ int output_run(Plan *p, const OutputOptions *opt) {
     }
     for (size_t s = 0; s < ns; s++) job.bytes_total += saves[s].bytes;
     pthread_mutex_init(&job.lock, NULL);
+    pthread_cond_init(&job.ready, NULL);
+    pthread_cond_init(&job.space, NULL);
     pthread_t progress_thread;
     bool show = opt->progress && pthread_create(&progress_thread, NULL, progress, &job) == 0;
     double started = now_seconds();
-    compute_all(&job, opt->threads);
+    int started_ok = compute_all(&job, opt->threads);
     __atomic_store_n(&job.finished, 1, __ATOMIC_RELEASE);
     if (show) pthread_join(progress_thread, NULL);
+    pthread_cond_destroy(&job.ready);
+    pthread_cond_destroy(&job.space);
     pthread_mutex_destroy(&job.lock);
+    if (started_ok != 0) {
+        diag_plain(p->diag, "out of memory, or cannot start threads");
+        goto done;
+    }
     if (opt->evaluated) *opt->evaluated = job.evaluated;
     if (job.fail.set) {
         diag_error(p->diag, job.fail.at, "%s", job.fail.msg);
@@ -611,5 +796,6 @@ done:
     free(job.slots);
     free(job.group_start);
     free(job.items);
+    free(job.done);
     return rc;
 }

@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "simd.h"
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors data is little-endian; big-endian hosts need byte swapping here"
 #endif
@@ -177,6 +179,7 @@ uint16_t dtype_f32_to_f16(float f) { return f32_to_f16(f); }
 
 /* ---- bulk conversions ---------------------------------------------------------- */
 
+SIMD_CLONES
 void dtype_decode_f32(DType src_dt, const void *src, float *dst, size_t n) {
     const unsigned char *s = src;
     switch (src_dt) {
@@ -211,6 +214,7 @@ void dtype_decode_f32(DType src_dt, const void *src, float *dst, size_t n) {
     }
 }
 
+SIMD_CLONES
 void dtype_encode_f32(DType dst_dt, const float *src, void *dst, size_t n) {
     unsigned char *d = dst;
     switch (dst_dt) {

@@ -2,7 +2,12 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
+#include "simd.h"
+
+SIMD_CLONES
 void kern_binary(KernOp op, const float *a, const float *b, float *out, size_t n) {
     switch (op) {
     case KERN_ADD: for (size_t j = 0; j < n; j++) out[j] = a[j] + b[j]; break;
@@ -12,6 +17,7 @@ void kern_binary(KernOp op, const float *a, const float *b, float *out, size_t n
     }
 }
 
+SIMD_CLONES
 void kern_binary_scalar(KernOp op, const float *a, double s, int scalar_left, float *out, size_t n) {
     /* Scalars are rounded to float32 first, as a weight would be in torch. */
     float f = (float)s;
@@ -29,6 +35,7 @@ void kern_binary_scalar(KernOp op, const float *a, double s, int scalar_left, fl
     }
 }
 
+SIMD_CLONES
 void kern_neg(const float *a, float *out, size_t n) {
     for (size_t j = 0; j < n; j++) out[j] = -a[j];
 }
@@ -45,6 +52,7 @@ double kern_sumsq(const float *a, size_t n) {
     return s;
 }
 
+SIMD_CLONES
 void kern_weighted_sum(const float *const *xs, const double *w, size_t n_models,
                        double divisor, float *out, size_t n) {
     /* Blocks of entries with a float64 accumulator each: the inner loops run
@@ -62,6 +70,19 @@ void kern_weighted_sum(const float *const *xs, const double *w, size_t n_models,
         }
         for (size_t j = 0; j < m; j++) out[b + j] = (float)(acc[j] / divisor);
     }
+}
+
+/* Integer tests on the exponent bits: an OR over the entries vectorises,
+ * where a float sum would not (float addition is not associative). */
+SIMD_CLONES
+bool kern_all_finite(const float *a, size_t n) {
+    uint32_t bad = 0;
+    for (size_t j = 0; j < n; j++) {
+        uint32_t u;
+        memcpy(&u, &a[j], sizeof u);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return bad == 0;
 }
 
 void kern_slerp(const float *a, const float *b, double t, float *out, size_t n) {

@@ -8,6 +8,7 @@
 #ifndef MERGELANG_KERNELS_H
 #define MERGELANG_KERNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum KernOp { KERN_ADD, KERN_SUB, KERN_MUL, KERN_DIV } KernOp;
@@ -25,6 +26,9 @@ double kern_sumsq(const float *a, size_t n);
 /* out[j] = (sum_i w[i] * xs[i][j]) / divisor, summed in float64, rounded once. */
 void kern_weighted_sum(const float *const *xs, const double *w, size_t n_models,
                        double divisor, float *out, size_t n);
+
+/* False when some entry is NaN or infinite. */
+bool kern_all_finite(const float *a, size_t n);
 
 /* Spherical interpolation of whole tensors a (t = 0) and b (t = 1), as
  * mergekit's slerp: vectors normalised when their norm exceeds 1e-8, linear

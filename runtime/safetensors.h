@@ -98,6 +98,10 @@ int stw_write(StWriter *w, size_t i, const void *bytes, ErrBuf *err);
  * tensors computed in parts; the tensor counts as written once disjoint
  * parts cover it. Safe to call concurrently. */
 int stw_write_part(StWriter *w, size_t i, uint64_t offset, const void *bytes, size_t len, ErrBuf *err);
+/* The content hash (runtime/hash.h) and size of shard k as written so far:
+ * kept up to date while tensor bytes arrive in file order, else computed by
+ * reading the file. Call after the last write. */
+int stw_shard_hash(StWriter *w, size_t k, uint64_t *hash, uint64_t *bytes, ErrBuf *err);
 /* Writes an extra file (e.g. config.json) into the folder. */
 int stw_add_file(StWriter *w, const char *relname, const void *data, size_t len, ErrBuf *err);
 /* Checks every tensor was written, fsyncs, writes model.safetensors.index.json

@@ -17,11 +17,14 @@
  *   its ".old" name, never a half-written folder under the target name. */
 #include "safetensors.h"
 
+#include "hash.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,6 +51,11 @@ typedef struct Shard {
     char name[64];
     int fd;
     uint64_t file_size;
+    /* Content hash of bytes [0, hashed), extended by writes that continue
+     * exactly where it stops: a caller writing in file order gets the hash
+     * without reading the file back. */
+    Hash64 hash;
+    uint64_t hashed;
 } Shard;
 
 struct StWriter {
@@ -60,6 +68,7 @@ struct StWriter {
     Slot *slots;
     size_t n_shards;
     Shard *shards;
+    pthread_mutex_t hash_lock;  /* guards every shard's hash and hashed */
 };
 
 /* strerror_r has two incompatible signatures (GNU returns char *, XSI int);
@@ -181,6 +190,7 @@ static void free_writer(StWriter *w) {
     free(w->parent);
     free(w->base);
     free(w->tmp);
+    pthread_mutex_destroy(&w->hash_lock);
     free(w);
 }
 
@@ -359,6 +369,10 @@ static int create_shard_files(StWriter *w, const char *const *meta_kv, ErrBuf *e
                 rc = io_error(err, errno, "cannot size the file", shown, NULL);
             else if (pwrite_all(sh->fd, len8, 8, 0) != 0 || pwrite_all(sh->fd, header, hlen, 8) != 0)
                 rc = io_error(err, errno, "cannot write the header", shown, NULL);
+            hash64_init(&sh->hash);
+            hash64_update(&sh->hash, len8, 8);
+            hash64_update(&sh->hash, header, hlen);
+            sh->hashed = 8 + (uint64_t)hlen;
         }
         free(path);
         free(shown);
@@ -394,6 +408,7 @@ StWriter *stw_create(const char *target_dir, const StwSpec *specs, size_t n, uin
         return NULL;
     }
     w->overwrite = overwrite;
+    pthread_mutex_init(&w->hash_lock, NULL);
     if (split_target(w, target_dir, err) < 0) goto fail;
     w->slots = calloc(n ? n : 1, sizeof *w->slots);
     if (!w->slots) {
@@ -450,6 +465,33 @@ const char *stw_tmp_dir(const StWriter *w) {
     return w->tmp;
 }
 
+static void extend_hash(StWriter *w, Shard *sh, uint64_t file_offset, const void *bytes, size_t len) {
+    pthread_mutex_lock(&w->hash_lock);
+    if (file_offset == sh->hashed) {
+        hash64_update(&sh->hash, bytes, len);
+        sh->hashed += len;
+    }
+    pthread_mutex_unlock(&w->hash_lock);
+}
+
+int stw_shard_hash(StWriter *w, size_t k, uint64_t *hash, uint64_t *bytes, ErrBuf *err) {
+    if (k >= w->n_shards) return errbuf_set(err, "%s: shard %zu out of range", w->target, k);
+    Shard *sh = &w->shards[k];
+    pthread_mutex_lock(&w->hash_lock);
+    bool whole = sh->hashed == sh->file_size;
+    if (whole) {
+        *hash = hash64_final(&sh->hash);
+        *bytes = sh->file_size;
+    }
+    pthread_mutex_unlock(&w->hash_lock);
+    if (whole) return 0;
+    char *path = str_printf("%s/%s", w->tmp, sh->name);
+    if (!path) return errbuf_set(err, "%s: out of memory", w->target);
+    int rc = hash64_file(path, hash, bytes, err);
+    free(path);
+    return rc;
+}
+
 int stw_write(StWriter *w, size_t i, const void *bytes, ErrBuf *err) {
     if (i >= w->n) return errbuf_set(err, "%s: tensor index %zu out of range", w->target, i);
     Slot *t = &w->slots[i];
@@ -461,6 +503,7 @@ int stw_write(StWriter *w, size_t i, const void *bytes, ErrBuf *err) {
         snprintf(extra, sizeof extra, " '%s'", t->name);
         return io_error(err, e, "cannot write tensor", shown, extra);
     }
+    extend_hash(w, sh, t->file_offset, bytes, (size_t)t->nbytes);
     t->written = true;
     return 0;
 }
@@ -480,6 +523,7 @@ int stw_write_part(StWriter *w, size_t i, uint64_t offset, const void *bytes, si
         snprintf(extra, sizeof extra, " '%s'", t->name);
         return io_error(err, e, "cannot write tensor", shown, extra);
     }
+    extend_hash(w, sh, t->file_offset + offset, bytes, len);
     /* Complete when the parts add up; callers write disjoint parts. */
     if (__atomic_add_fetch(&t->part_bytes, (uint64_t)len, __ATOMIC_ACQ_REL) == t->nbytes) t->written = true;
     return 0;

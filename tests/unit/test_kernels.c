@@ -90,6 +90,28 @@ static void test_binary_scalar(void) {
     CHECK_NEAR(kern_sumsq(a, 4), 30, 0);
 }
 
+/* The integer exponent test agrees with isfinite for every class of value,
+ * at every position (vector body and scalar tail). */
+static void test_all_finite(void) {
+    static float a[37];
+    for (size_t j = 0; j < 37; j++) a[j] = (float)j - 18.5f;
+    CHECK(kern_all_finite(a, 37));
+    CHECK(kern_all_finite(a, 0));
+    const float bad[] = { NAN, -NAN, INFINITY, -INFINITY };
+    const float good[] = { 3.4028235e38f, -3.4028235e38f, 1e-45f, 0.0f, -0.0f };
+    for (size_t k = 0; k < 4; k++)
+        for (size_t pos = 0; pos < 37; pos += 6) {
+            float keep = a[pos];
+            a[pos] = bad[k];
+            CHECK(!kern_all_finite(a, 37));
+            a[pos] = keep;
+        }
+    for (size_t k = 0; k < 5; k++) {
+        a[36] = good[k];
+        CHECK(kern_all_finite(a, 37));
+    }
+}
+
 int main(void) {
     RUN_TEST(test_weighted_sum);
     RUN_TEST(test_slerp_endpoints);
@@ -97,5 +119,6 @@ int main(void) {
     RUN_TEST(test_slerp_colinear_falls_back_to_lerp);
     RUN_TEST(test_slerp_zero_vector);
     RUN_TEST(test_binary_scalar);
+    RUN_TEST(test_all_finite);
     return CHECK_DONE();
 }
