@@ -20,6 +20,29 @@ typedef Value (*BuiltinPlanFn)(Plan *p, const Builtin *bi, Value *args,
                                const SrcSpan *arg_spans, SrcSpan call);
 typedef Value (*BuiltinExecFn)(Exec *x, const Node *n, Value *args);
 
+/* Streaming: a built-in that needs statistics of whole input tensors (a
+ * top-k cutoff, an L1 norm, a dot product) and is otherwise row-wise. A big
+ * tensor is then computed in row ranges in two stages: statistics passes
+ * (round 0, 1, ...: each row range is scanned and adds to the node's state,
+ * then close_round combines the parts), and the result pass, where exec
+ * reads the finished state with exec_stats_of. Small tensors, and nodes
+ * where `applies` says no, take the whole tensor as before. */
+typedef struct BuiltinStream {
+    bool (*applies)(const Node *n);          /* NULL: always */
+    /* A fresh state for a tensor computed in n_parts row ranges; args are
+     * those of the first range scanned (per-tensor numbers are the same
+     * for every range). NULL after exec_fail. */
+    void *(*open)(Exec *x, const Node *n, Value *args, size_t n_parts);
+    /* Adds row range x->part to state for this round (round -1: the state
+     * is complete, nothing to add); returns a stand-in value of the node's
+     * result shape (not its result), or V_ERROR. */
+    Value (*scan)(Exec *x, const Node *n, Value *args, void *state, int round);
+    /* After every range of the round: 1 the statistics are complete, 0
+     * another round is needed, -1 failed with a message in msg. */
+    int (*close_round)(void *state, int round, char *msg, size_t msg_len);
+    void (*free)(void *state);
+} BuiltinStream;
+
 struct Builtin {
     const char *name;
     const char *params[BUILTIN_MAX_PARAMS + 1];  /* NULL-terminated */
@@ -35,6 +58,10 @@ struct Builtin {
      * arguments (and on per-tensor numbers that need no data), so a tensor
      * may be computed in row ranges. */
     bool rowwise;
+    /* Forces an argument for another tensor name (exec_in_frame): streaming
+     * nodes beneath it cannot stream. */
+    bool new_frame;
+    const BuiltinStream *stream;  /* NULL: not streaming */
     const void *info;          /* per-built-in constants (method defaults) */
 };
 

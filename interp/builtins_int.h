@@ -101,6 +101,7 @@ Value plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcS
 BI_DECLARE(linear)
 BI_DECLARE(slerp)
 BI_DECLARE(gta)
+extern const BuiltinStream gta_stream;
 BI_DECLARE(nuslerp)
 BI_DECLARE(multislerp)
 BI_DECLARE(karcher)

@@ -10,6 +10,7 @@
 #include "../runtime/hfnames.h"
 #include "../runtime/kernels.h"
 #include "builtins.h"
+#include "exec_stats.h"
 #include "ops.h"
 
 int exec_init(Exec *x, Arena *arena, int n_nodes, const TensorInfo *out, long n_layers) {
@@ -19,6 +20,7 @@ int exec_init(Exec *x, Arena *arena, int n_nodes, const TensorInfo *out, long n_
     x->layer = hfname_layer(out->name);
     x->n_layers = n_layers;
     x->n_nodes = n_nodes;
+    x->stats_round = -1;
     x->memo = arena_array(arena, n_nodes > 0 ? (size_t)n_nodes : 1, sizeof *x->memo);
     return x->memo ? 0 : -1;
 }
@@ -100,7 +102,9 @@ static Value eval_source(Exec *x, const Node *n) {
     t->f = arena_array_uninit(x->arena, t->numel > 0 ? (size_t)t->numel : 1, sizeof(float));
     if (!t->f) return exec_fail(x, n->span, "out of memory reading tensor '%s'", x->out->name);
     dtype_decode_f32(ct->dtype, data, t->f, (size_t)t->numel);
-    if (ct->file->mapped) release_pages(data, (size_t)t->numel * dtype_size(ct->dtype));
+    /* A statistics pass keeps them: the same rows are read again. */
+    if (ct->file->mapped && !(x->stats && x->stats_round >= 0))
+        release_pages(data, (size_t)t->numel * dtype_size(ct->dtype));
     /* A NaN or infinity in a checkpoint means a broken input; merging it
      * would spread it silently through every method. */
     if (!n->u.source.allow_nonfinite && !kern_all_finite(t->f, (size_t)t->numel)) {
@@ -152,6 +156,7 @@ static Value eval_node(Exec *x, const Node *n) {
             args[i] = exec_force(x, n->u.call.args[i]);
             if (args[i].kind == V_ERROR) return args[i];
         }
+        if (x->stats && x->stats_round >= 0 && n->u.call.bi->stream) return exec_stats_scan(x, n, args);
         return n->u.call.bi->exec(x, n, args);
     }
     case N_UNARY: {

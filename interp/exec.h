@@ -18,6 +18,8 @@ typedef struct ExecMemo {
     Value v;
 } ExecMemo;
 
+typedef struct ExecStats ExecStats;   /* interp/exec_stats.h */
+
 typedef struct Exec {
     Arena *arena;
     const TensorInfo *out;     /* the output tensor: name, shape, dtype */
@@ -31,6 +33,12 @@ typedef struct Exec {
      * tensor): set for graphs that work entry by entry, so a big tensor is
      * computed in parts, in bounded memory and on several threads. */
     int64_t row_begin, row_end;
+    /* Set when the tensor's streaming built-ins (builtins.h BuiltinStream)
+     * work from statistics of the whole tensor: stats_round >= 0 is a
+     * statistics pass over row range `part`, -1 the result pass. */
+    ExecStats *stats;
+    int stats_round;
+    size_t part;
     bool failed;
     SrcSpan fail_at;
     char fail_msg[1024];

@@ -26,41 +26,57 @@
 #include "../runtime/hfnames.h"
 #include "builtins.h"
 #include "exec.h"
+#include "exec_stats.h"
 #include "model_card.h"
 
-/* Tensors of at least this many entries are split into row ranges of about
- * CHUNK_ENTRIES when their graph is row-wise. */
-#define CHUNK_MIN_ENTRIES (1 << 21)
-#define CHUNK_ENTRIES (1 << 20)
+/* Tensors of at least twice this many entries are split into row ranges of
+ * about this many when their graph allows it. */
+#define CHUNK_ENTRIES (1 << 16)
 
-/* Whether v's graph computes each entry from the same entries of its
- * inputs only (memo: node id -> 0 unknown, 1 yes, 2 no). */
-static bool rowwise(Value v, signed char *memo) {
+/* How a graph can be computed in row ranges: not at all (RW_NO), as it is
+ * (RW_PLAIN: each entry from the same entries of its inputs), or after
+ * statistics passes for its streaming built-ins (RW_STREAM). Streaming
+ * nodes cannot nest or sit beneath a built-in that changes the tensor
+ * name (their statistics would belong to another tensor). */
+enum { RW_UNKNOWN, RW_PLAIN, RW_NO, RW_STREAM };
+
+static int combine(int a, int b) {
+    if (a == RW_NO || b == RW_NO) return RW_NO;
+    return a == RW_STREAM || b == RW_STREAM ? RW_STREAM : RW_PLAIN;
+}
+
+/* memo[in_frame][node id] */
+static int classify(Value v, signed char *memo[2], bool in_frame) {
     if (v.kind == V_LIST) {
-        for (size_t i = 0; i < v.u.list->n; i++)
-            if (!rowwise(v.u.list->items[i], memo)) return false;
-        return true;
+        int r = RW_PLAIN;
+        for (size_t i = 0; i < v.u.list->n && r != RW_NO; i++) r = combine(r, classify(v.u.list->items[i], memo, in_frame));
+        return r;
     }
-    if (!val_is_lazy(v)) return true;
+    if (!val_is_lazy(v)) return RW_PLAIN;
     const Node *n = v.u.node;
-    if (memo[n->id]) return memo[n->id] == 1;
-    bool r;
+    if (memo[in_frame][n->id]) return memo[in_frame][n->id];
+    int r;
     switch (n->kind) {
     case N_SOURCE:
-    case N_CONTEXT: r = true; break;
+    case N_CONTEXT: r = RW_PLAIN; break;
     case N_UNARY:
-    case N_BINARY: r = rowwise(n->u.op.a, memo) && rowwise(n->u.op.b, memo); break;
+    case N_BINARY: r = combine(classify(n->u.op.a, memo, in_frame), classify(n->u.op.b, memo, in_frame)); break;
     case N_IF:
-        r = rowwise(n->u.cond.cond, memo) && rowwise(n->u.cond.then_, memo) &&
-            rowwise(n->u.cond.else_, memo);
+        r = combine(classify(n->u.cond.cond, memo, in_frame),
+                    combine(classify(n->u.cond.then_, memo, in_frame), classify(n->u.cond.else_, memo, in_frame)));
         break;
-    case N_CALL:
-        r = n->u.call.bi->rowwise;
-        for (size_t i = 0; r && i < n->u.call.nargs; i++) r = rowwise(n->u.call.args[i], memo);
+    case N_CALL: {
+        const Builtin *bi = n->u.call.bi;
+        bool streams = bi->stream && (!bi->stream->applies || bi->stream->applies(n));
+        r = bi->rowwise || streams ? RW_PLAIN : RW_NO;
+        for (size_t i = 0; r != RW_NO && i < n->u.call.nargs; i++)
+            r = combine(r, classify(n->u.call.args[i], memo, in_frame || bi->new_frame));
+        if (streams && r != RW_NO) r = r == RW_STREAM || in_frame ? RW_NO : RW_STREAM;
         break;
-    default: r = false; break;
     }
-    memo[n->id] = r ? 1 : 2;
+    default: r = RW_NO; break;
+    }
+    memo[in_frame][n->id] = (signed char)r;
     return r;
 }
 
@@ -71,7 +87,7 @@ typedef struct SaveOut {
     StwSpec *specs;            /* by write position */
     StWriter *writer;
     uint64_t bytes;
-    bool rowwise;              /* its whole graph is row-wise */
+    int rowwise;               /* RW_PLAIN, RW_NO or RW_STREAM */
 } SaveOut;
 
 typedef struct Slot {
@@ -110,10 +126,27 @@ typedef struct ItemOut {
 #define QUEUE_BYTES ((uint64_t)64 << 20)
 
 /* A unit of work: rows [row_begin, row_end) of a group's tensor (0, 0: all). */
+typedef struct StreamGroup StreamGroup;
+
 typedef struct Item {
     size_t group;
     int64_t row_begin, row_end;
+    size_t index;              /* in the static list: its output's place in the write order */
+    StreamGroup *sg;           /* a streamed tensor's row range, else NULL */
+    size_t part;               /* which range of the streamed tensor */
+    int round;                 /* statistics round, or -1: compute and write */
 } Item;
+
+/* A tensor computed in row ranges after statistics passes: every range is
+ * scanned in round 0, 1, ... (the last range in closes the round), then
+ * computed and written. */
+struct StreamGroup {
+    ExecStats *stats;
+    size_t first;              /* index of its first range in the static list */
+    size_t n_parts;
+    size_t pending;            /* ranges of the current stage not finished */
+    int round;                 /* current statistics round, -1 once computing */
+};
 
 typedef struct Job {
     Plan *plan;
@@ -123,7 +156,13 @@ typedef struct Job {
     size_t n_groups;
     Item *items;
     size_t n_items;
-    size_t next;               /* next item to claim (atomic) */
+    size_t next;               /* next static item to claim */
+    StreamGroup *groups;       /* streamed tensors */
+    size_t n_stream;
+    Item *runnable;            /* tasks of streamed tensors ready to run, a stack */
+    size_t n_runnable, cap_runnable;
+    size_t in_flight;          /* tasks claimed, not finished */
+    pthread_cond_t work;       /* ready tasks arrived, or in_flight reached 0 */
     int stop;                  /* set after a failure (atomic) */
     long evaluated;            /* graph nodes computed, all tensors (atomic) */
     size_t items_done;         /* atomic, for the progress line */
@@ -290,8 +329,8 @@ static void *writer(void *arg) {
 
 /* Computes one item (a tensor, or rows of it) for every save that writes it,
  * in one Exec, in the worker's arena. */
-static void write_item(Job *job, size_t k, Arena *arena) {
-    const Item *it = &job->items[k];
+static void write_item(Job *job, const Item *it, Arena *arena) {
+    size_t k = it->index;
     const Slot *first = &job->slots[job->group_start[it->group]];
     const Slot *end = &job->slots[job->group_start[it->group + 1]];
     const TensorInfo *info = first->info;
@@ -304,6 +343,20 @@ static void write_item(Job *job, size_t k, Arena *arena) {
     }
     x.row_begin = it->row_begin;
     x.row_end = it->row_end;
+    if (it->sg) {
+        x.stats = it->sg->stats;
+        x.stats_round = it->round;
+        x.part = it->part;
+    }
+    if (it->round >= 0) {
+        /* A statistics pass: streaming nodes scan this range; nothing is written. */
+        for (const Slot *s = first; s < end && !x.failed; s++) exec_force(&x, job->saves[s->save].req->model);
+        if (x.failed)
+            record_failure(job, k, x.fail_at.file ? x.fail_at : job->saves[first->save].req->span, "tensor '%s': %s",
+                           info->name, x.fail_msg);
+        __atomic_fetch_add(&job->evaluated, x.n_evaluated, __ATOMIC_RELAXED);
+        return;
+    }
     Shape want = exec_shape(&x, &info->shape);
     int64_t row_entries = info->shape.rank && info->shape.dims[0] ? shape_numel(&info->shape) / info->shape.dims[0] : 0;
     ItemOut *out = calloc(1, sizeof *out);
@@ -357,39 +410,145 @@ static void write_item(Job *job, size_t k, Arena *arena) {
     __atomic_fetch_add(&job->items_done, 1, __ATOMIC_RELAXED);
 }
 
+/* Takes the next task: a ready task of a streamed tensor first (it holds
+ * that tensor's statistics in memory), else the next static item; waits
+ * while tasks that may make more ready are running. */
+static bool claim(Job *job, Item *it) {
+    pthread_mutex_lock(&job->lock);
+    for (;;) {
+        if (__atomic_load_n(&job->stop, __ATOMIC_RELAXED) || (job->cancel && *job->cancel)) break;
+        if (job->n_runnable) {
+            *it = job->runnable[--job->n_runnable];
+        } else if (job->next < job->n_items) {
+            *it = job->items[job->next++];
+        } else if (job->in_flight) {
+            pthread_cond_wait(&job->work, &job->lock);
+            continue;
+        } else {
+            break;
+        }
+        job->in_flight++;
+        pthread_mutex_unlock(&job->lock);
+        return true;
+    }
+    pthread_mutex_unlock(&job->lock);
+    return false;
+}
+
+/* Queues one task per range of sg for its next stage (lowest range on top,
+ * so ranges are computed, and written, in order); job->lock held. */
+static bool push_stage(Job *job, StreamGroup *sg) {
+    if (job->n_runnable + sg->n_parts > job->cap_runnable) {
+        size_t cap = job->cap_runnable * 2 + sg->n_parts;
+        Item *r = realloc(job->runnable, cap * sizeof *r);
+        if (!r) return false;
+        job->runnable = r;
+        job->cap_runnable = cap;
+    }
+    for (size_t q = sg->n_parts; q-- > 0;) {
+        Item it = job->items[sg->first + q];
+        it.round = sg->round;
+        job->runnable[job->n_runnable++] = it;
+    }
+    sg->pending = sg->n_parts;
+    return true;
+}
+
+/* A task is done: the last range of a statistics round closes it and
+ * queues the next stage; the last range computed frees the statistics. */
+static void finish_task(Job *job, const Item *it) {
+    pthread_mutex_lock(&job->lock);
+    StreamGroup *sg = it->sg;
+    bool failed = false, oom = false;
+    char msg[1024] = "";
+    SrcSpan at = { 0 };
+    ExecStats *drop = NULL;
+    if (sg && --sg->pending == 0 && !__atomic_load_n(&job->stop, __ATOMIC_RELAXED)) {
+        if (it->round >= 0) {
+            int r = exec_stats_close_round(sg->stats, it->round, msg, sizeof msg, &at);
+            if (r < 0) {
+                failed = true;
+            } else {
+                sg->round = r ? -1 : it->round + 1;
+                oom = !push_stage(job, sg);
+            }
+        } else {
+            drop = sg->stats;
+            sg->stats = NULL;
+        }
+    }
+    job->in_flight--;
+    pthread_cond_broadcast(&job->work);
+    pthread_mutex_unlock(&job->lock);
+    exec_stats_free(drop);
+    if (failed) record_failure(job, it->index, at, "tensor '%s': %s", job->slots[job->group_start[it->group]].info->name, msg);
+    if (oom) record_failure(job, it->index, at, "out of memory");
+}
+
 static void *worker(void *arg) {
     Job *job = arg;
     Arena arena;
     arena_init(&arena);
-    for (;;) {
-        if (__atomic_load_n(&job->stop, __ATOMIC_RELAXED)) break;
-        if (job->cancel && *job->cancel) break;
-        size_t k = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
-        if (k >= job->n_items) break;
-        write_item(job, k, &arena);
+    Item it;
+    while (claim(job, &it)) {
+        write_item(job, &it, &arena);
+        finish_task(job, &it);
     }
     arena_free(&arena);
     return NULL;
 }
 
-/* Splits each group into items: row ranges when every save writing it is
- * row-wise and the tensor is big, else the whole tensor. */
+/* Row ranges of about chunk_entries entries each. Overridable for tests
+ * (MERGELANG_CHUNK_ENTRIES), so small test models take the streamed path. */
+static int64_t chunk_entries(void) {
+    const char *e = getenv("MERGELANG_CHUNK_ENTRIES");
+    long long v = e ? atoll(e) : 0;
+    return v > 0 ? (int64_t)v : CHUNK_ENTRIES;
+}
+
+/* Splits each group into items: row ranges when every save writing it can
+ * be computed in ranges and the tensor is big, else the whole tensor. A
+ * group some save streams becomes a StreamGroup. */
 static int make_items(Job *job) {
     size_t cap = job->n_groups + 16, n = 0;
     Item *items = malloc(cap * sizeof *items);
-    if (!items) return -1;
+    job->groups = calloc(job->n_groups + 1, sizeof *job->groups);
+    if (!items || !job->groups) {
+        free(items);
+        return -1;
+    }
+    int64_t chunk = chunk_entries();
     for (size_t g = 0; g < job->n_groups; g++) {
         const Slot *first = &job->slots[job->group_start[g]];
         const Slot *end = &job->slots[job->group_start[g + 1]];
-        bool split = true;
-        for (const Slot *s = first; s < end; s++) split = split && job->saves[s->save].rowwise;
+        bool split = true, stream = false;
+        for (const Slot *s = first; s < end; s++) {
+            split = split && job->saves[s->save].rowwise != RW_NO;
+            stream = stream || job->saves[s->save].rowwise == RW_STREAM;
+        }
         const Shape *sh = &first->info->shape;
         int64_t numel = shape_numel(sh);
         int64_t rows = sh->rank ? sh->dims[0] : 1;
         int64_t per = rows > 0 ? numel / rows : 0;
-        int64_t step = per > 0 ? (CHUNK_ENTRIES + per - 1) / per : rows;
-        if (!split || numel < CHUNK_MIN_ENTRIES || rows < 2 || step >= rows) step = 0;
+        int64_t step = per > 0 ? (chunk + per - 1) / per : rows;
+        if (!split || numel < 2 * chunk || rows < 2 || step >= rows) step = 0;
+        /* Streaming built-ins treat the last dimension as a row: a 1-D
+         * tensor split in ranges would cut its only row. */
+        if (stream && sh->rank < 2) step = 0;
+        StreamGroup *sg = NULL;
+        if (step && stream) {
+            sg = &job->groups[job->n_stream++];
+            sg->first = n;
+            sg->n_parts = (size_t)((rows + step - 1) / step);
+            sg->stats = exec_stats_new(job->plan->n_nodes, sg->n_parts);
+            sg->pending = sg->n_parts;
+            if (!sg->stats) {
+                free(items);
+                return -1;
+            }
+        }
         int64_t b = 0;
+        size_t part = 0;
         do {
             if (n == cap) {
                 cap *= 2;
@@ -401,7 +560,9 @@ static int make_items(Job *job) {
                 items = m;
             }
             int64_t e = step ? (b + step < rows ? b + step : rows) : 0;
-            items[n++] = (Item){ g, b, e };
+            items[n] = (Item){ .group = g, .row_begin = b, .row_end = e, .index = n, .sg = sg,
+                               .part = part++, .round = sg ? 0 : -1 };
+            n++;
             b = e;
         } while (step && b < rows);
     }
@@ -726,12 +887,13 @@ int output_run(Plan *p, const OutputOptions *opt) {
         if (i == 0 || !same_context(saves, &job.slots[i - 1], &job.slots[i]))
             job.group_start[job.n_groups++] = i;
     job.group_start[job.n_groups] = n_slots;
-    signed char *memo = calloc((size_t)p->n_nodes + 1, 1);
+    signed char *memo = calloc(2 * ((size_t)p->n_nodes + 1), 1);
     if (!memo) {
         diag_plain(p->diag, "out of memory");
         goto done;
     }
-    for (size_t s = 0; s < ns; s++) saves[s].rowwise = rowwise(saves[s].req->model, memo);
+    signed char *memos[2] = { memo, memo + p->n_nodes + 1 };
+    for (size_t s = 0; s < ns; s++) saves[s].rowwise = classify(saves[s].req->model, memos, false);
     free(memo);
     if (make_items(&job) != 0) {
         diag_plain(p->diag, "out of memory");
@@ -741,6 +903,7 @@ int output_run(Plan *p, const OutputOptions *opt) {
     pthread_mutex_init(&job.lock, NULL);
     pthread_cond_init(&job.ready, NULL);
     pthread_cond_init(&job.space, NULL);
+    pthread_cond_init(&job.work, NULL);
     pthread_t progress_thread;
     bool show = opt->progress && pthread_create(&progress_thread, NULL, progress, &job) == 0;
     double started = now_seconds();
@@ -749,6 +912,7 @@ int output_run(Plan *p, const OutputOptions *opt) {
     if (show) pthread_join(progress_thread, NULL);
     pthread_cond_destroy(&job.ready);
     pthread_cond_destroy(&job.space);
+    pthread_cond_destroy(&job.work);
     pthread_mutex_destroy(&job.lock);
     if (started_ok != 0) {
         diag_plain(p->diag, "out of memory, or cannot start threads");
@@ -797,5 +961,8 @@ done:
     free(job.group_start);
     free(job.items);
     free(job.done);
+    free(job.runnable);
+    for (size_t g = 0; job.groups && g < job.n_stream; g++) exec_stats_free(job.groups[g].stats);
+    free(job.groups);
     return rc;
 }

@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "rng.h"
+#include "simd.h"
 
 double gta_l1(const float *d, size_t n) {
     double s = 0;
@@ -143,10 +144,14 @@ size_t gta_trim_magnitude(float *d, size_t n, size_t row_len, bool per_row, doub
 /* ---- DARE ---------------------------------------------------------------- */
 
 size_t gta_drop_random(float *d, size_t n, double density, uint64_t stream) {
+    return gta_drop_random_from(d, n, density, stream, 0);
+}
+
+size_t gta_drop_random_from(float *d, size_t n, double density, uint64_t stream, uint64_t first) {
     if (density >= 1) return n;
     size_t kept = 0;
     for (size_t j = 0; j < n; j++) {
-        if (rng_uniform(stream, j) < density) kept++;
+        if (rng_uniform(stream, first + j) < density) kept++;
         else d[j] = 0.0f;
     }
     return kept;
@@ -287,6 +292,11 @@ static void sort_idx(const float *row, uint32_t *a, size_t n, int depth) {
 
 size_t gta_drop_della(float *d, size_t n, size_t row_len, double density, double epsilon,
                       uint64_t stream, uint32_t *scratch_idx) {
+    return gta_drop_della_from(d, n, row_len, density, epsilon, stream, 0, scratch_idx);
+}
+
+size_t gta_drop_della_from(float *d, size_t n, size_t row_len, double density, double epsilon,
+                           uint64_t stream, uint64_t first, uint32_t *scratch_idx) {
     if (density >= 1) return n;
     if (!(density > 0)) {
         zero(d, n);
@@ -308,7 +318,7 @@ size_t gta_drop_della(float *d, size_t n, size_t row_len, double density, double
         for (size_t r = 0; r < row_len; r++) {
             size_t i = scratch_idx[r];
             double p = (density - epsilon) + 2 * epsilon * ((double)r / last);
-            if (rng_uniform(stream, off + i) < p) kept++;
+            if (rng_uniform(stream, first + off + i) < p) kept++;
             else row[i] = 0.0f;
         }
     }
@@ -318,18 +328,50 @@ size_t gta_drop_della(float *d, size_t n, size_t row_len, double density, double
 /* ---- rescale and merge --------------------------------------------------- */
 
 void gta_rescale_l1(float *d, size_t n, double orig_l1) {
-    double l1 = gta_l1(d, n);
+    gta_rescale_by(d, n, orig_l1, gta_l1(d, n));
+}
+
+void gta_rescale_by(float *d, size_t n, double orig_l1, double l1) {
     if (!(orig_l1 >= 1e-7 && l1 >= 1e-7)) return;
     double s = orig_l1 / l1;
     for (size_t j = 0; j < n; j++) d[j] = (float)((double)d[j] * s);
 }
 
-/* The quantity the sign election looks at for model i. */
-static float elect_value(const float *const *deltas, const double *w, size_t i, size_t j,
-                         bool weighted) {
-    return weighted ? (float)(w[i] * (double)deltas[i][j]) : deltas[i][j];
+/* Entries per block: the merge runs over blocks of entries with the
+ * models in an outer loop, so the inner loops are branch-free and
+ * vectorise; sums still add the models in order 0..k-1 for every entry,
+ * exactly as a per-entry loop would (a skipped term becomes +-0.0, which
+ * changes no float64 sum that starts at +0.0). */
+#define MERGE_BLOCK 256
+
+/* acc[j] += (float)(w * d[j]) */
+static inline void add_weighted(double *restrict acc, const float *restrict d, double w, size_t m) {
+    for (size_t j = 0; j < m; j++) acc[j] += (float)(w * (double)d[j]);
 }
 
+/* vote[j] += sign of (float)(w * d[j]) (w = 1: of d[j]) */
+static inline void add_sign(double *restrict vote, const float *restrict d, double w, size_t m) {
+    for (size_t j = 0; j < m; j++) {
+        float e = (float)(w * (double)d[j]);
+        vote[j] += (double)((e > 0) - (e < 0));
+    }
+}
+
+/* The deltas whose election value (float)(we * d[j]) has the elected sign
+ * add (float)(w * d[j]) to mixed and wd to div. */
+static inline void add_matching(double *restrict mixed, double *restrict div, const double *restrict vote,
+                                const float *restrict d, double w, double we, double wd, size_t m) {
+    for (size_t j = 0; j < m; j++) {
+        float wdj = (float)(w * (double)d[j]);
+        float e = (float)(we * (double)d[j]);
+        int up = vote[j] >= 0, gt = e > 0, lt = e < 0;
+        double match = (double)((up & gt) | ((up ^ 1) & lt));
+        mixed[j] += match * (double)wdj;
+        div[j] += match * wd;
+    }
+}
+
+SIMD_CLONES
 void gta_merge(const float *base, const float *const *deltas, const double *w, size_t n_models,
                size_t n, const GtaOptions *opt, float *out) {
     double plain_div = 1;
@@ -339,30 +381,32 @@ void gta_merge(const float *base, const float *const *deltas, const double *w, s
         plain_div = opt->divide_by_count ? (double)n_models : sw;
         if (fabs(plain_div) < 1e-8) plain_div = 1;
     }
-    for (size_t j = 0; j < n; j++) {
-        double mixed = 0, div = plain_div;
-        if (opt->consensus == GTA_CONSENSUS_NONE) {
-            for (size_t i = 0; i < n_models; i++) mixed += (float)(w[i] * (double)deltas[i][j]);
+    const GtaConsensus consensus = opt->consensus;
+    const bool weighted = opt->elect_weighted, by_count = opt->divide_by_count, normalize = opt->normalize;
+    const double lambda = opt->lambda;
+    double mixed[MERGE_BLOCK], div[MERGE_BLOCK], vote[MERGE_BLOCK];
+    for (size_t b0 = 0; b0 < n; b0 += MERGE_BLOCK) {
+        size_t m = n - b0 < MERGE_BLOCK ? n - b0 : MERGE_BLOCK;
+        for (size_t j = 0; j < m; j++) mixed[j] = 0;
+        if (consensus == GTA_CONSENSUS_NONE) {
+            for (size_t i = 0; i < n_models; i++) add_weighted(mixed, deltas[i] + b0, w[i], m);
+            for (size_t j = 0; j < m; j++) div[j] = plain_div;
         } else {
-            double vote = 0;
+            for (size_t j = 0; j < m; j++) vote[j] = 0, div[j] = 0;
             for (size_t i = 0; i < n_models; i++) {
-                float e = elect_value(deltas, w, i, j, opt->elect_weighted);
-                if (opt->consensus == GTA_CONSENSUS_SUM) vote += e;
-                else vote += (e > 0) - (e < 0);
+                double we = weighted ? w[i] : 1.0;
+                if (consensus == GTA_CONSENSUS_SUM) add_weighted(vote, deltas[i] + b0, we, m);
+                else add_sign(vote, deltas[i] + b0, we, m);
             }
-            bool positive = vote >= 0;
-            div = 0;
-            for (size_t i = 0; i < n_models; i++) {
-                float e = elect_value(deltas, w, i, j, opt->elect_weighted);
-                if (positive ? !(e > 0) : !(e < 0)) continue;
-                mixed += (float)(w[i] * (double)deltas[i][j]);
-                div += opt->divide_by_count ? 1.0 : w[i];
-            }
+            for (size_t i = 0; i < n_models; i++)
+                add_matching(mixed, div, vote, deltas[i] + b0, w[i], weighted ? w[i] : 1.0,
+                             by_count ? 1.0 : w[i], m);
             /* mergekit replaces a zero divisor by 1: nothing matched, or the
              * matching weights cancel exactly. */
-            if (div == 0) div = 1;
+            for (size_t j = 0; j < m; j++) div[j] = div[j] == 0 ? 1 : div[j];
         }
-        if (opt->normalize) mixed /= div;
-        out[j] = (float)((double)base[j] + opt->lambda * mixed);
+        if (normalize)
+            for (size_t j = 0; j < m; j++) mixed[j] /= div[j];
+        for (size_t j = 0; j < m; j++) out[b0 + j] = (float)((double)base[b0 + j] + lambda * mixed[j]);
     }
 }

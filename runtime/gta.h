@@ -30,6 +30,9 @@ size_t gta_trim_magnitude(float *d, size_t n, size_t row_len, bool per_row, doub
  * from rng_uniform(stream, j) < density), zeroes the rest. density >= 1
  * leaves d unchanged; density <= 0 zeroes everything. Returns kept count. */
 size_t gta_drop_random(float *d, size_t n, double density, uint64_t stream);
+/* The same for entries first .. first + n - 1 of a larger tensor (a row
+ * range): each entry draws with its index in the whole tensor. */
+size_t gta_drop_random_from(float *d, size_t n, double density, uint64_t stream, uint64_t first);
 
 /* Breadcrumbs: with N = n, target = floor(density*N), n_top = floor(gamma*N),
  * n_bot = N - target - n_top (if negative: n_top += n_bot, n_bot = 0), sorts
@@ -51,11 +54,17 @@ size_t gta_trim_outliers(float *d, size_t n, double density, double gamma, float
  * row_len uint32. Returns kept count. */
 size_t gta_drop_della(float *d, size_t n, size_t row_len, double density, double epsilon,
                       uint64_t stream, uint32_t *scratch_idx);
+/* The same for whole rows starting at entry `first` of a larger tensor. */
+size_t gta_drop_della_from(float *d, size_t n, size_t row_len, double density, double epsilon,
+                           uint64_t stream, uint64_t first, uint32_t *scratch_idx);
 
 /* L1 rescale after sparsifying: when orig_l1 >= 1e-7 and l1(d) >= 1e-7,
  * multiplies d by orig_l1 / l1(d) (mergekit's tensor-level rescale, not the
  * DARE paper's per-element 1/p). */
 void gta_rescale_l1(float *d, size_t n, double orig_l1);
+/* The same with the sparsified L1 norm given (summed over a whole tensor
+ * seen in parts). */
+void gta_rescale_by(float *d, size_t n, double orig_l1, double l1);
 
 typedef enum GtaConsensus {
     GTA_CONSENSUS_NONE,   /* task_arithmetic, dare_linear, breadcrumbs, della_linear */

@@ -144,6 +144,16 @@ if [ -z "$ONLY" ] || [ "$ONLY" = conformance ]; then
         fi
         echo "conformance $case_name: $(printf '%s\n' "$res" | tail -n 1)"
         ok
+        # The same case with every tensor split into row ranges of 16
+        # entries, streamed methods taking their statistics passes: the
+        # output must be the same bytes as the whole-tensor run.
+        out=$(cd "$dir" && MERGELANG_CHUNK_ENTRIES=16 "$BIN" run recipe.merge -q -j 3 -D "out=$COUT/$case_name-ranges" 2>&1)
+        if [ $? -ne 0 ] || ! res=$("$STCOMPARE" "$COUT/$case_name" "$COUT/$case_name-ranges" --identical 2>&1); then
+            printf '%s\n%s\n' "$out" "$res"
+            bad "conformance $case_name in row ranges"
+            continue
+        fi
+        ok
     done
 fi
 

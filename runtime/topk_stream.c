@@ -1,0 +1,219 @@
+/* topk_stream.c - the streamed top-k cutoff; see topk_stream.h. */
+#include "topk_stream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t mag_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u & 0x7fffffffu;
+}
+
+/* The smallest shift that maps [lo, hi] into TOPK_BUCKETS buckets. */
+static int shift_for(uint32_t lo, uint32_t hi) {
+    int s = 0;
+    while (((hi - lo) >> s) >= TOPK_BUCKETS) s++;
+    return s;
+}
+
+int topk_init(TopkStream *t, uint64_t k, size_t n_parts) {
+    memset(t, 0, sizeof *t);
+    t->k = k;
+    t->n_parts = n_parts;
+    t->phase = TOPK_HIST;
+    t->lo = 0;
+    t->hi = 0x7f7fffffu;       /* the largest finite magnitude: inputs are finite */
+    t->shift = shift_for(t->lo, t->hi);
+    t->hist = calloc(TOPK_BAND, sizeof *t->hist);
+    t->parts = calloc(n_parts ? n_parts : 1, sizeof *t->parts);
+    pthread_mutex_init(&t->lock, NULL);
+    if (!t->hist || !t->parts) {
+        topk_free(t);
+        return -1;
+    }
+    return 0;
+}
+
+void topk_free(TopkStream *t) {
+    if (t->parts)
+        for (size_t p = 0; p < t->n_parts; p++) free(t->parts[p].band);
+    free(t->parts);
+    free(t->hist);
+    t->parts = NULL;
+    t->hist = NULL;
+    pthread_mutex_destroy(&t->lock);
+}
+
+/* Two interleaved histograms, so that runs of entries in one bucket do not
+ * wait on each other's increments. Entries outside [lo, hi] land in an
+ * overflow bucket or are counted above. */
+static void scan_hist(TopkStream *t, const float *d, size_t m, uint32_t *local) {
+    memset(local, 0, TOPK_SCRATCH * sizeof *local);
+    uint32_t *h0 = local, *h1 = local + TOPK_BUCKETS;
+    uint32_t lo = t->lo, hi = t->hi, width = hi - lo;
+    int shift = t->shift;
+    uint64_t above = 0;
+    size_t j = 0;
+    for (; j + 1 < m; j += 2) {
+        uint32_t a = mag_bits(d[j]) - lo, b = mag_bits(d[j + 1]) - lo;
+        /* Wrapped (below lo) or beyond hi: not in the band. */
+        bool ina = a <= width, inb = b <= width;
+        above += (!ina && mag_bits(d[j]) > hi) + (!inb && mag_bits(d[j + 1]) > hi);
+        h0[ina ? a >> shift : TOPK_BUCKETS - 1] += ina;
+        h1[inb ? b >> shift : TOPK_BUCKETS - 1] += inb;
+    }
+    for (; j < m; j++) {
+        uint32_t a = mag_bits(d[j]) - lo;
+        if (a <= width) h0[a >> shift]++;
+        else if (mag_bits(d[j]) > hi) above++;
+    }
+    pthread_mutex_lock(&t->lock);
+    for (size_t i = 0; i < TOPK_BUCKETS; i++) t->hist[i] += (uint64_t)h0[i] + h1[i];
+    t->round_above += above;
+    pthread_mutex_unlock(&t->lock);
+}
+
+static void scan_collect(TopkStream *t, TopkPart *part, const float *d, size_t m) {
+    uint32_t lo = t->lo, hi = t->hi;
+    for (size_t j = 0; j < m; j++) {
+        uint32_t b = mag_bits(d[j]);
+        if (b < lo || b > hi) continue;
+        if (part->n_band == part->cap_band) {
+            size_t cap = part->cap_band ? 2 * part->cap_band : 1024;
+            uint32_t *nb = realloc(part->band, cap * sizeof *nb);
+            if (!nb) {
+                __atomic_store_n(&t->oom, true, __ATOMIC_RELAXED);
+                return;
+            }
+            part->band = nb;
+            part->cap_band = cap;
+        }
+        part->band[part->n_band++] = b;
+    }
+}
+
+void topk_scan(TopkStream *t, size_t p, const float *d, size_t m, uint32_t *scratch) {
+    TopkPart *part = &t->parts[p];
+    switch (t->phase) {
+    case TOPK_HIST: scan_hist(t, d, m, scratch); break;
+    case TOPK_COLLECT: scan_collect(t, part, d, m); break;
+    case TOPK_COUNT: {
+        uint64_t eq = 0;
+        for (size_t j = 0; j < m; j++) eq += mag_bits(d[j]) == t->cutoff;
+        part->n_eq = eq;
+        break;
+    }
+    case TOPK_DONE: break;
+    }
+}
+
+/* Shares out the entries equal to the cutoff: the first ones by index, so
+ * parts in index order each keep what the earlier ones left. */
+static void finish(TopkStream *t, uint64_t keep_eq) {
+    for (size_t p = 0; p < t->n_parts; p++) {
+        TopkPart *part = &t->parts[p];
+        part->keep_eq = part->n_eq < keep_eq ? part->n_eq : keep_eq;
+        keep_eq -= part->keep_eq;
+        free(part->band);
+        part->band = NULL;
+        part->n_band = part->cap_band = 0;
+    }
+    t->phase = TOPK_DONE;
+}
+
+int topk_close(TopkStream *t) {
+    if (t->oom) return -1;
+    switch (t->phase) {
+    case TOPK_HIST: {
+        /* The bucket holding the k-th largest, counting down from the top. */
+        uint64_t cum = t->round_above;
+        size_t nb = ((size_t)(t->hi - t->lo) >> t->shift) + 1, j = nb;
+        while (j-- > 0) {
+            if (cum + t->hist[j] >= t->k) break;
+            cum += t->hist[j];
+        }
+        uint64_t count = t->hist[j];
+        uint32_t lo = t->lo + (uint32_t)(j << t->shift);
+        uint32_t width_1 = (uint32_t)(((uint64_t)1 << t->shift) - 1);
+        uint32_t hi = t->hi - lo < width_1 ? t->hi : lo + width_1;
+        t->lo = lo;
+        t->hi = hi;
+        t->above = cum;
+        t->round_above = 0;
+        memset(t->hist, 0, TOPK_BAND * sizeof *t->hist);
+        t->shift = shift_for(lo, hi);
+        if (lo == hi) {
+            t->cutoff = lo;
+            t->phase = TOPK_COUNT;
+        } else if (count <= TOPK_COLLECT_MAX) {
+            t->phase = TOPK_COLLECT;
+        }
+        return 0;
+    }
+    case TOPK_COLLECT: {
+        /* Radix selection over the collected values: their high bits, then
+         * the low bits inside the chosen high bucket (at most TOPK_BAND
+         * counters each). */
+        uint64_t rank = t->k - t->above;
+        int low_bits = 0;
+        while (((uint64_t)(t->hi - t->lo) >> low_bits) >= TOPK_BAND) low_bits++;
+        uint32_t low_mask = (uint32_t)(((uint64_t)1 << low_bits) - 1);
+        uint64_t *count = t->hist;
+        for (size_t p = 0; p < t->n_parts; p++)
+            for (size_t j = 0; j < t->parts[p].n_band; j++) count[(t->parts[p].band[j] - t->lo) >> low_bits]++;
+        uint64_t cum = 0;
+        size_t hb = (size_t)((uint64_t)(t->hi - t->lo) >> low_bits) + 1;
+        while (hb-- > 0) {
+            if (cum + count[hb] >= rank) break;
+            cum += count[hb];
+        }
+        memset(count, 0, TOPK_BAND * sizeof *count);
+        size_t lb = 0;
+        if (low_bits > 0) {
+            for (size_t p = 0; p < t->n_parts; p++)
+                for (size_t j = 0; j < t->parts[p].n_band; j++) {
+                    uint32_t v = t->parts[p].band[j] - t->lo;
+                    if ((v >> low_bits) == hb) count[v & low_mask]++;
+                }
+            lb = (size_t)low_mask + 1;
+            while (lb-- > 0) {
+                if (cum + count[lb] >= rank) break;
+                cum += count[lb];
+            }
+            memset(count, 0, TOPK_BAND * sizeof *count);
+        }
+        t->cutoff = t->lo + (uint32_t)(((uint64_t)hb << low_bits) | lb);
+        for (size_t p = 0; p < t->n_parts; p++) {
+            uint64_t eq = 0;
+            for (size_t j = 0; j < t->parts[p].n_band; j++) eq += t->parts[p].band[j] == t->cutoff;
+            t->parts[p].n_eq = eq;
+        }
+        finish(t, rank - cum);
+        return 1;
+    }
+    case TOPK_COUNT: finish(t, t->k - t->above); return 1;
+    case TOPK_DONE: return 1;
+    }
+    return 1;
+}
+
+void topk_apply(const TopkStream *t, size_t p, float *d, size_t m) {
+    uint32_t cutoff = t->cutoff;
+    uint64_t keep_eq = t->parts[p].keep_eq;
+    if (keep_eq == 0 || keep_eq == t->parts[p].n_eq) {
+        /* No tie to share out in this part: a select the compiler vectorises. */
+        uint32_t lowest_kept = keep_eq ? cutoff : cutoff + 1;
+        for (size_t j = 0; j < m; j++) d[j] = mag_bits(d[j]) >= lowest_kept ? d[j] : 0.0f;
+        return;
+    }
+    for (size_t j = 0; j < m; j++) {
+        uint32_t b = mag_bits(d[j]);
+        if (b > cutoff) continue;
+        if (b == cutoff && keep_eq > 0) {
+            keep_eq--;
+            continue;
+        }
+        d[j] = 0.0f;
+    }
+}

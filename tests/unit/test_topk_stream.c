@@ -1,0 +1,104 @@
+/* test_topk_stream.c - the streamed top-k cutoff keeps exactly the entries
+ * gta_trim_magnitude keeps on the whole tensor, for any split into parts:
+ * random data, heavy ties, all-equal data (the counting path), a bucket too
+ * big to collect (a second histogram round) and the extremes of k. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/gta.h"
+#include "runtime/topk_stream.h"
+#include "tests/unit/check.h"
+
+static uint64_t rng_state = 1;
+static double urand(void) {
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+/* Streams d (n entries) in parts of at most `part` entries and checks the
+ * kept set against the whole-tensor trim. Returns the rounds it took. */
+static int check_stream(const float *d, size_t n, uint64_t k, size_t part) {
+    size_t n_parts = (n + part - 1) / part;
+    TopkStream t;
+    CHECK(topk_init(&t, k, n_parts) == 0);
+    uint32_t *scratch = malloc(TOPK_SCRATCH * sizeof *scratch);
+    int rounds = 0, r = 0;
+    while (r == 0 && rounds < 12) {
+        /* Parts in reverse order: the result must not depend on it. */
+        for (size_t p = n_parts; p-- > 0;)
+            topk_scan(&t, p, d + p * part, p + 1 < n_parts ? part : n - p * part, scratch);
+        r = topk_close(&t);
+        rounds++;
+    }
+    CHECK(r == 1);
+    float *got = malloc(n * sizeof *got), *want = malloc(n * sizeof *want), *s = malloc(n * sizeof *s);
+    memcpy(got, d, n * sizeof *got);
+    memcpy(want, d, n * sizeof *want);
+    for (size_t p = 0; p < n_parts; p++) topk_apply(&t, p, got + p * part, p + 1 < n_parts ? part : n - p * part);
+    gta_trim_magnitude(want, n, n, false, (double)k / (double)n + 1e-12, s);
+    size_t differ = 0;
+    for (size_t j = 0; j < n; j++) {
+        differ += memcmp(&got[j], &want[j], sizeof got[j]) != 0;
+    }
+    CHECK(differ == 0);
+    free(got);
+    free(want);
+    free(s);
+    free(scratch);
+    topk_free(&t);
+    return rounds;
+}
+
+static void test_random_data_any_split(void) {
+    size_t n = 20000;
+    float *d = malloc(n * sizeof *d);
+    for (size_t j = 0; j < n; j++) d[j] = (float)((urand() - 0.5) * 0.01);
+    const uint64_t ks[] = { 1, 2, 9999, 10000, 19999 };
+    const size_t parts[] = { 1, 7, 1000, 20000 };
+    for (size_t a = 0; a < 5; a++)
+        for (size_t b = 0; b < 4; b++) check_stream(d, n, ks[a], parts[b]);
+    free(d);
+}
+
+static void test_ties_shared_by_index(void) {
+    /* Few distinct magnitudes, both signs: the cutoff value has many
+     * entries, of which only the first ones by index are kept. */
+    size_t n = 5000;
+    float *d = malloc(n * sizeof *d);
+    for (size_t j = 0; j < n; j++) d[j] = (float)((int)(urand() * 7) - 3) * 0.25f;
+    for (uint64_t k = 1; k < n; k += 613) check_stream(d, n, k, 333);
+    free(d);
+}
+
+static void test_all_equal_counts_instead_of_collecting(void) {
+    /* More equal entries than TOPK_COLLECT_MAX: histogram rounds narrow the
+     * band to one value, then a counting round shares out the ties. */
+    size_t n = (size_t)TOPK_COLLECT_MAX + 1000;
+    float *d = malloc(n * sizeof *d);
+    for (size_t j = 0; j < n; j++) d[j] = j % 2 ? 0.5f : -0.5f;
+    d[17] = 2.0f;
+    int rounds = check_stream(d, n, n / 2, 1 << 16);
+    CHECK(rounds >= 3);
+    free(d);
+}
+
+static void test_big_bucket_takes_another_round(void) {
+    /* Entries spread over a narrow range of magnitudes: the first bucket
+     * is too big to collect, so a second histogram narrows it. */
+    size_t n = (size_t)TOPK_COLLECT_MAX + 4096;
+    float *d = malloc(n * sizeof *d);
+    for (size_t j = 0; j < n; j++) d[j] = 1.0f + (float)(j % 4096) * (1.0f / 65536.0f);
+    int rounds = check_stream(d, n, 12345, 1 << 16);
+    CHECK(rounds >= 3);
+    free(d);
+}
+
+int main(void) {
+    RUN_TEST(test_random_data_any_split);
+    RUN_TEST(test_ties_shared_by_index);
+    RUN_TEST(test_all_equal_counts_instead_of_collecting);
+    RUN_TEST(test_big_bucket_takes_another_round);
+    return CHECK_DONE();
+}
