@@ -14,6 +14,10 @@ if [ ! -f "$M/.done" ]; then
     "$BUILD/mkmodel" "$M/chat" --seed 4 --finetune-of 1 --delta 0.02 --layers 6
     touch "$M/.done"
 fi
+# math with each block's hidden units shuffled, for rebasin.merge
+if [ ! -f "$M/math-shuffled/config.json" ]; then
+    "$BUILD/mkmodel" "$M/math-shuffled" --seed 2 --finetune-of 1 --delta 0.02 --layers 6 --permute 11 --force
+fi
 mkdir -p examples/out
 for r in examples/*.merge; do
     echo "== $r"
@@ -23,3 +27,6 @@ echo "== outputs"
 ls -l examples/out/*
 echo "== task arithmetic by hand vs built-in"
 "$BUILD/stcompare" examples/out/tasks-by-hand examples/out/tasks-builtin --atol 1e-6 --rtol 1e-5
+echo "== distance to the average of the unshuffled models: re-basin merge, then plain averaging"
+"$BUILD/stcompare" examples/out/rebasin examples/out/rebasin-ideal | tail -n 1
+"$BUILD/stcompare" examples/out/rebasin-naive examples/out/rebasin-ideal | tail -n 1

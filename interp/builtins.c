@@ -542,6 +542,12 @@ static const Builtin table[] = {
       .plan = plan_fisher, .exec = exec_fisher,
       .signature = "fisher(models, fishers, weights=1, eps=1e-8): Fisher-weighted average; "
                    "fishers[i] holds models[i]'s diagonal Fisher information" },
+    /* Not row-wise: a row of the result is another row of m. Lazy: m and
+     * to are forced for other tensor names to build the matching. */
+    { .name = "align", .lazy_args = true, .params = { "m", "to", "heads", "kv_heads", "attention", NULL },
+      .n_required = 2, .plan = plan_align, .exec = exec_align,
+      .signature = "align(m, to, heads=none, kv_heads=none, attention=true): m with its MLP units and "
+                   "attention heads permuted to match to (Git Re-Basin weight matching)" },
     { .name = "gradient", .rowwise = true, .params = { "values", NULL }, .n_required = 1,
       .plan = plan_gradient, .exec = exec_gradient,
       .signature = "gradient([v0, ..., vk]): piecewise linear in layer / (n_layers - 1)" },

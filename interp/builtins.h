@@ -69,6 +69,10 @@ const Builtin *builtin_find(const char *name);
 /* m["tensor.name"]: the model restricted to that one tensor (an error with a
  * did-you-mean hint when it has no such tensor). */
 Value plan_model_index(Plan *p, Value model, Value name, SrcSpan model_at, SrcSpan name_at, SrcSpan call);
+/* For `mergelang plan`: what align node n does to tensor `name` ("passes
+ * through", "64 MLP units permuted", ...; may be written into buf), and in
+ * *matching_bytes the memory computing its group's matching takes. */
+const char *bi_align_note(const Node *n, const char *name, char *buf, size_t len, double *matching_bytes);
 size_t builtin_count(void);
 const Builtin *builtin_at(size_t i);
 /* Number of parameters of bi. */

@@ -121,6 +121,7 @@ BI_DECLARE(regex)
 BI_DECLARE(assert)
 BI_DECLARE(lora)
 BI_DECLARE(fisher)
+BI_DECLARE(align)
 Value plan_len(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
 Value plan_range(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
 Value plan_map(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);

@@ -77,6 +77,7 @@ static const struct { const char *name, *paper; } papers[] = {
     { "ram", "Reinforced Agent Merging (arXiv:2601.13572)" },
     { "ramplus_tl", "Reinforced Agent Merging plus (arXiv:2601.13572)" },
     { "arcee_fusion", "Arcee Fusion (importance-masked merge)" },
+    { "align", "Git Re-Basin weight matching (Ainsworth, Hayase & Srinivasa, ICLR 2023, arXiv:2209.04836)" },
 };
 
 static void collect(Value v, const char **found, size_t *n, bool *seen, int depth) {

@@ -6,7 +6,8 @@
  * computed, since they need no data, and an `if` whose condition needs data
  * (cos(a, b) < 0.9) is shown with both branches. Nodes bound to a variable
  * are shown by its name. The memory estimate counts one float32 copy of the
- * tensor per model-valued node the tensor reaches, plus its output buffer. */
+ * tensor per model-valued node the tensor reaches, plus its output buffer,
+ * plus what align() needs to compute a matching (its similarity matrix). */
 #include "plan_print.h"
 
 #include <stdio.h>
@@ -24,6 +25,7 @@ typedef struct Describer {
     const Node **sources;      /* distinct sources reached for this tensor */
     size_t n_sources;
     size_t n_tensor_nodes;     /* model-valued nodes reached */
+    double extra_bytes;        /* working memory beyond the tensors (align's matching) */
 } Describer;
 
 static void describe(Describer *d, Exec *x, Value v, FILE *out, int depth);
@@ -67,6 +69,12 @@ static void walk(Describer *d, Exec *x, Value v, int depth) {
     case N_SOURCE: note_source(d, n); return;
     case N_CONTEXT: return;
     case N_CALL:
+        if (strcmp(n->u.call.bi->name, "align") == 0) {
+            char buf[96];
+            double bytes;
+            bi_align_note(n, x->out->name, buf, sizeof buf, &bytes);
+            if (bytes > d->extra_bytes) d->extra_bytes = bytes;
+        }
         for (size_t i = 0; i < n->u.call.nargs; i++) walk(d, x, n->u.call.args[i], depth + 1);
         return;
     case N_UNARY:
@@ -145,6 +153,11 @@ static void describe(Describer *d, Exec *x, Value v, FILE *out, int depth) {
                     fputs(" [no Fisher values for this tensor: weighted mean]", out);
                     break;
                 }
+        }
+        if (strcmp(n->u.call.bi->name, "align") == 0) {
+            char buf[96];
+            double bytes;
+            fprintf(out, " [%s]", bi_align_note(n, x->out->name, buf, sizeof buf, &bytes));
         }
         return;
     case N_UNARY:
@@ -247,7 +260,7 @@ int plan_print(Plan *p, FILE *out, int threads) {
             fputs("\n    inputs:", out);
             for (size_t i = 0; i < d.n_sources; i++) fprintf(out, " %s", d.sources[i]->u.source.path);
             fputc('\n', out);
-            double mem = (double)d.n_tensor_nodes * numel * 4 + numel * (double)dtype_size(dt);
+            double mem = (double)d.n_tensor_nodes * numel * 4 + numel * (double)dtype_size(dt) + d.extra_bytes;
             if (mem > peak) {
                 peak = mem;
                 peak_tensor = t->name;

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -118,6 +119,42 @@ int hfconfig_rewrite(const char *model_dir, const char *torch_dtype, long n_laye
     rc = 0;
 done:
     if (json) cJSON_free(json);
+    cJSON_Delete(root);
+    free(text);
+    free(path);
+    return rc;
+}
+
+int hfconfig_get_long(const char *model_dir, const char *key, long *out, const char **why, ErrBuf *err) {
+    *why = "no such key";
+    size_t dl = strlen(model_dir);
+    char *path = malloc(dl + sizeof "/config.json");
+    if (!path) return errbuf_set(err, "%s: out of memory", model_dir);
+    memcpy(path, model_dir, dl);
+    memcpy(path + dl, "/config.json", sizeof "/config.json");
+    char *text = NULL;
+    size_t len = 0;
+    int rc = read_config(path, &text, &len, err);
+    if (rc != 0) {
+        if (rc == 1) *why = "no config.json";
+        free(path);
+        return rc;
+    }
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    rc = 1;
+    if (!root || !cJSON_IsObject(root)) {
+        rc = errbuf_set(err, "%s: not a JSON object", path);
+    } else {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+        /* Range first: converting a double outside long's range is undefined. */
+        if (v && cJSON_IsNumber(v) && v->valuedouble >= -1e15 && v->valuedouble <= 1e15 &&
+            v->valuedouble == floor(v->valuedouble)) {
+            *out = (long)v->valuedouble;
+            rc = 0;
+        } else if (v) {
+            *why = "not a whole number";
+        }
+    }
     cJSON_Delete(root);
     free(text);
     free(path);

@@ -1,6 +1,7 @@
 /* hfconfig.h - the Hugging Face config.json that travels with a merged
- * checkpoint: read from a model folder, updated, serialised. cJSON stays
- * inside this module. */
+ * checkpoint: read from a model folder, updated, serialised; and the
+ * numbers built-ins read from it (align's head counts). cJSON stays inside
+ * this module. */
 #ifndef MERGELANG_HFCONFIG_H
 #define MERGELANG_HFCONFIG_H
 
@@ -15,5 +16,12 @@
  * *out = NULL when the folder has no config.json. */
 int hfconfig_rewrite(const char *model_dir, const char *torch_dtype, long n_layers, long vocab_size,
                      char **out, size_t *out_len, ErrBuf *err);
+
+/* Reads the whole number <model_dir>/config.json has at the top-level key
+ * `key` into *out. Returns 0 when found; 1 when there is no config.json or
+ * it has no such key (a value that is not a whole number counts as absent
+ * too, and *why says so); -1 when the file cannot be read or parsed, with
+ * err set. */
+int hfconfig_get_long(const char *model_dir, const char *key, long *out, const char **why, ErrBuf *err);
 
 #endif

@@ -61,7 +61,10 @@ fi
 # ---- test models ---------------------------------------------------------------
 make_models() {
     M=$B/test-models
-    [ -f "$M/.done" ] && return 0
+    [ -f "$M/.done" ] || make_base_models || return 1
+    [ -f "$M/.done-align" ] || make_align_models
+}
+make_base_models() {
     rm -rf "$M" && mkdir -p "$M" || return 1
     "$B/mkmodel" "$M/base" --seed 1 &&
     "$B/mkmodel" "$M/ft1" --seed 2 --finetune-of 1 --delta 0.01 &&
@@ -73,6 +76,22 @@ make_models() {
     "$B/mkmodel" "$M/big1" --seed 5 --layers 1 --vocab 70000 &&
     "$B/mkmodel" "$M/big2" --seed 6 --finetune-of 5 --delta 0.01 --layers 1 --vocab 70000 &&
     touch "$M/.done"
+}
+# For align(): models with hidden units shuffled (mkmodel --permute): the
+# default shape, 8 heads with Qwen2-style q/k/v biases, and a fine-tune of a
+# grouped-query model (8 heads sharing 4 key/value heads); and a folder
+# without config.json.
+make_align_models() {
+    "$B/mkmodel" "$M/perm" --seed 1 --permute 7 --force &&
+    "$B/mkmodel" "$M/mha" --seed 21 --hidden 64 --kv-hidden 64 --intermediate 96 --layers 3 --qkv-bias --force &&
+    "$B/mkmodel" "$M/mha-perm" --seed 21 --hidden 64 --kv-hidden 64 --intermediate 96 --layers 3 --qkv-bias \
+        --permute 9 --force &&
+    "$B/mkmodel" "$M/gqa" --seed 22 --hidden 64 --kv-hidden 32 --layers 3 --force &&
+    "$B/mkmodel" "$M/gqa-ft" --seed 23 --finetune-of 22 --delta 0.002 --hidden 64 --kv-hidden 32 --layers 3 --force &&
+    "$B/mkmodel" "$M/gqa-ft-perm" --seed 23 --finetune-of 22 --delta 0.002 --hidden 64 --kv-hidden 32 --layers 3 \
+        --permute 10 --force &&
+    rm -rf "$M/noconfig" && mkdir -p "$M/noconfig" && cp "$M/mha/model.safetensors" "$M/noconfig/" &&
+    touch "$M/.done-align"
 }
 
 # ---- golden ------------------------------------------------------------------------

@@ -10,7 +10,16 @@
  *
  * Fine-tunes (--finetune-of B --delta x) are base(seed B) + x * noise(seed S)
  * computed in float32, so models made from one base share it exactly and
- * their task vectors are known. */
+ * their task vectors are known.
+ *
+ * --permute P shuffles the hidden units of each block, as a model that
+ * computes the same function but was "born" in another order (the input of
+ * align()): the MLP units (rows of gate_proj and up_proj, columns of
+ * down_proj) and the key/value heads with their groups of query heads (rows
+ * of q/k/v and their biases, columns of o_proj). Unit j of the result is
+ * unit perm[j] of the unpermuted model; permutation.json lists perm per
+ * block. --qkv-bias adds Qwen2-style q/k/v biases. Without these options
+ * the output is what it always was. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -24,6 +33,7 @@
 #define WEIGHT_STD 0.02
 #define STREAM_WEIGHTS 0x5745494748545321ull /* domain tags keep weight and noise streams apart */
 #define STREAM_NOISE 0x4e4f495345212121ull
+#define STREAM_PERMUTE 0x5045524d55544521ull
 
 typedef struct Options {
     const char *out;
@@ -35,6 +45,9 @@ typedef struct Options {
     uint64_t base_seed;
     double delta;
     bool force;
+    bool permute;
+    uint64_t permute_seed;
+    bool qkv_bias;
 } Options;
 
 static void usage(FILE *to) {
@@ -50,6 +63,9 @@ static void usage(FILE *to) {
             "  --seed S             seed (default 1)\n"
             "  --finetune-of B --delta X\n"
             "                       weights = base(seed B) + X * N(0,1) noise(seed S)\n"
+            "  --permute P          shuffle each block's MLP units and key/value heads (seed P);\n"
+            "                       permutation.json lists them\n"
+            "  --qkv-bias           add q_proj/k_proj/v_proj biases (Qwen2-style)\n"
             "  --force              replace OUT_DIR if it exists and is not empty\n");
 }
 
@@ -107,6 +123,20 @@ static void generate(const Options *o, const char *name, float *dst, size_t n) {
     }
 }
 
+/* Head size 8 when it fits, else 4 heads, else the largest size that
+ * divides both widths: the config must describe a model that could exist. */
+static long head_dim_for(long D, long K) {
+    if (D % 8 == 0 && K % 8 == 0) return 8;
+    if (D % 4 == 0 && K % (D / 4) == 0) return D / 4;
+    long a = D, b = K;
+    while (b) {
+        long r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
 /* ---- options -------------------------------------------------------------------------- */
 
 static bool parse_long(const char *s, long lo, long hi, long *out) {
@@ -129,7 +159,7 @@ static bool parse_u64(const char *s, uint64_t *out) {
 }
 
 static int parse_args(int argc, char **argv, Options *o) {
-    *o = (Options){NULL, 4, 32, 64, 64, -1, DT_F32, 0, 1, false, 0, 0.0, false};
+    *o = (Options){NULL, 4, 32, 64, 64, -1, DT_F32, 0, 1, false, 0, 0.0, false, false, 0, false};
     bool have_delta = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -147,6 +177,10 @@ static int parse_args(int argc, char **argv, Options *o) {
         }
         if (strcmp(a, "--force") == 0) {
             o->force = true;
+            continue;
+        }
+        if (strcmp(a, "--qkv-bias") == 0) {
+            o->qkv_bias = true;
             continue;
         }
         /* Both "--opt value" and "--opt=value". */
@@ -175,6 +209,10 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->finetune = true;
         }
         else if (strcmp(key, "--shard") == 0) ok = stw_parse_size(val, &o->shard_bytes) == 0;
+        else if (strcmp(key, "--permute") == 0) {
+            ok = parse_u64(val, &o->permute_seed);
+            o->permute = true;
+        }
         else if (strcmp(key, "--delta") == 0) {
             char *end;
             o->delta = strtod(val, &end);
@@ -201,6 +239,12 @@ static int parse_args(int argc, char **argv, Options *o) {
         return -1;
     }
     if (o->kv_hidden < 0) o->kv_hidden = o->hidden / 2 > 0 ? o->hidden / 2 : 1;
+    long hd = head_dim_for(o->hidden, o->kv_hidden);
+    if (o->permute && (o->hidden / hd) % (o->kv_hidden / hd) != 0) {
+        fprintf(stderr, "mkmodel: --permute needs query heads (%ld) that key/value heads (%ld) divide\n",
+                o->hidden / hd, o->kv_hidden / hd);
+        return -1;
+    }
     return 0;
 }
 
@@ -219,7 +263,7 @@ static int add_spec(StwSpec *specs, size_t *n, const char *name, long d0, long d
 }
 
 static int build_specs(const Options *o, StwSpec **out, size_t *out_n) {
-    size_t cap = 3 + 9 * (size_t)o->layers;
+    size_t cap = 3 + 12 * (size_t)o->layers;
     StwSpec *specs = calloc(cap, sizeof *specs);
     if (!specs) return -1;
     size_t n = 0;
@@ -233,12 +277,16 @@ static int build_specs(const Options *o, StwSpec **out, size_t *out_n) {
             {"self_attn.k_proj.weight", 'K', 'D'},
             {"self_attn.v_proj.weight", 'K', 'D'},
             {"self_attn.o_proj.weight", 'D', 'D'},
+            {"self_attn.q_proj.bias", 'D', 0},
+            {"self_attn.k_proj.bias", 'K', 0},
+            {"self_attn.v_proj.bias", 'K', 0},
             {"post_attention_layernorm.weight", 'D', 0},
             {"mlp.gate_proj.weight", 'F', 'D'},
             {"mlp.up_proj.weight", 'F', 'D'},
             {"mlp.down_proj.weight", 'D', 'F'},
         };
         for (size_t p = 0; p < sizeof parts / sizeof parts[0] && rc == 0; p++) {
+            if (strstr(parts[p].suffix, ".bias") && !o->qkv_bias) continue;
             char name[128];
             long dim[2];
             int which[2] = {parts[p].rows, parts[p].cols};
@@ -256,18 +304,106 @@ static int build_specs(const Options *o, StwSpec **out, size_t *out_n) {
     return rc;
 }
 
-/* Head size 8 when it fits, else 4 heads, else the largest size that
- * divides both widths: the config must describe a model that could exist. */
-static long head_dim_for(long D, long K) {
-    if (D % 8 == 0 && K % 8 == 0) return 8;
-    if (D % 4 == 0 && K % (D / 4) == 0) return D / 4;
-    long a = D, b = K;
-    while (b) {
-        long r = a % b;
-        a = b;
-        b = r;
+/* ---- --permute ------------------------------------------------------------------------ */
+
+enum { UNITS_MLP, UNITS_HEADS };
+
+/* The shuffle of block `layer`'s n units of one kind: Fisher-Yates on a
+ * stream of its own. perm[j] = the unpermuted unit placed at j. */
+static void unit_perm(const Options *o, long layer, int kind, long n, long *perm) {
+    char tag[64];
+    snprintf(tag, sizeof tag, "permute.%ld.%d", layer, kind);
+    uint64_t st = stream_for(o->permute_seed, STREAM_PERMUTE, tag);
+    for (long i = 0; i < n; i++) perm[i] = i;
+    for (long i = n - 1; i > 0; i--) {
+        long j = (long)(splitmix64(&st) % (uint64_t)(i + 1));
+        long t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
     }
-    return a;
+}
+
+/* The number of key/value heads (head size from head_dim_for). */
+static long kv_heads_of(const Options *o) { return o->kv_hidden / head_dim_for(o->hidden, o->kv_hidden); }
+
+/* Whether tensor `name` has units along its rows (*cols = false) or
+ * columns, of which kind, in which block. */
+static bool units_of(const char *name, long *layer, int *kind, bool *cols) {
+    static const struct { const char *suffix; int kind; bool cols; } roles[] = {
+        {"mlp.gate_proj.weight", UNITS_MLP, false},       {"mlp.up_proj.weight", UNITS_MLP, false},
+        {"mlp.down_proj.weight", UNITS_MLP, true},        {"self_attn.q_proj.weight", UNITS_HEADS, false},
+        {"self_attn.k_proj.weight", UNITS_HEADS, false},  {"self_attn.v_proj.weight", UNITS_HEADS, false},
+        {"self_attn.o_proj.weight", UNITS_HEADS, true},   {"self_attn.q_proj.bias", UNITS_HEADS, false},
+        {"self_attn.k_proj.bias", UNITS_HEADS, false},    {"self_attn.v_proj.bias", UNITS_HEADS, false},
+    };
+    static const char prefix[] = "model.layers.";
+    if (strncmp(name, prefix, sizeof prefix - 1) != 0) return false;
+    char *end;
+    *layer = strtol(name + sizeof prefix - 1, &end, 10);
+    if (*end != '.') return false;
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(end + 1, roles[i].suffix) == 0) {
+            *kind = roles[i].kind;
+            *cols = roles[i].cols;
+            return true;
+        }
+    return false;
+}
+
+/* Rearranges the values of one tensor (tmp: scratch of the same size). */
+static void permute_tensor(const Options *o, const StwSpec *spec, float *vals, float *tmp, long *perm) {
+    long layer;
+    int kind;
+    bool cols;
+    if (!units_of(spec->name, &layer, &kind, &cols)) return;
+    long n = kind == UNITS_MLP ? o->intermediate : kv_heads_of(o);
+    unit_perm(o, layer, kind, n, perm);
+    size_t rows = (size_t)spec->shape.dims[0], width = spec->shape.rank == 2 ? (size_t)spec->shape.dims[1] : 1;
+    memcpy(tmp, vals, rows * width * sizeof *vals);
+    if (!cols) {
+        size_t unit = rows / (size_t)n * width;
+        for (long j = 0; j < n; j++)
+            for (size_t e = 0; e < unit; e++) vals[(size_t)j * unit + e] = tmp[(size_t)perm[j] * unit + e];
+    } else {
+        size_t unit = width / (size_t)n;
+        for (size_t r = 0; r < rows; r++)
+            for (long j = 0; j < n; j++)
+                for (size_t e = 0; e < unit; e++)
+                    vals[r * width + (size_t)j * unit + e] = tmp[r * width + (size_t)perm[j] * unit + e];
+    }
+}
+
+/* permutation.json: per block, the MLP and key/value head shuffles. */
+static int write_permutation(StWriter *w, const Options *o, ErrBuf *err) {
+    long kv = kv_heads_of(o), most = o->intermediate > kv ? o->intermediate : kv;
+    size_t cap = 256 + (size_t)o->layers * ((size_t)o->intermediate + (size_t)kv) * 12;
+    char *buf = malloc(cap);
+    long *perm = malloc((size_t)most * sizeof *perm);
+    if (!buf || !perm) {
+        free(buf);
+        free(perm);
+        return errbuf_set(err, "out of memory");
+    }
+    size_t n = (size_t)snprintf(buf, cap,
+                                "{\n  \"seed\": %" PRIu64 ",\n"
+                                "  \"meaning\": \"unit j of block L is unit layers[L][kind][j] of the unpermuted model\",\n"
+                                "  \"layers\": [",
+                                o->permute_seed);
+    for (long l = 0; l < o->layers; l++) {
+        for (int kind = UNITS_MLP; kind <= UNITS_HEADS; kind++) {
+            long count = kind == UNITS_MLP ? o->intermediate : kv;
+            unit_perm(o, l, kind, count, perm);
+            n += (size_t)snprintf(buf + n, cap - n, kind == UNITS_MLP ? "%s\n    {\"mlp\": [" : "], \"kv_heads\": [",
+                                  l ? "," : "");
+            for (long j = 0; j < count; j++) n += (size_t)snprintf(buf + n, cap - n, "%s%ld", j ? ", " : "", perm[j]);
+        }
+        n += (size_t)snprintf(buf + n, cap - n, "]}");
+    }
+    n += (size_t)snprintf(buf + n, cap - n, "\n  ]\n}\n");
+    int rc = stw_add_file(w, "permutation.json", buf, n, err);
+    free(buf);
+    free(perm);
+    return rc;
 }
 
 static int write_configs(StWriter *w, const Options *o, ErrBuf *err) {
@@ -311,7 +447,8 @@ int main(int argc, char **argv) {
     size_t n = 0;
     int status = 1;
     ErrBuf err = {""};
-    float *vals = NULL;
+    float *vals = NULL, *scratch = NULL;
+    long *perm = NULL;
     unsigned char *bytes = NULL;
     if (build_specs(&o, &specs, &n) < 0) {
         fprintf(stderr, "mkmodel: out of memory\n");
@@ -325,7 +462,11 @@ int main(int argc, char **argv) {
     }
     vals = malloc(max_numel * sizeof *vals);
     bytes = malloc(max_numel * dtype_size(o.dtype));
-    if (!vals || !bytes) {
+    if (o.permute) {
+        scratch = malloc(max_numel * sizeof *scratch);
+        perm = malloc((size_t)(o.intermediate > kv_heads_of(&o) ? o.intermediate : kv_heads_of(&o)) * sizeof *perm);
+    }
+    if (!vals || !bytes || (o.permute && (!scratch || !perm))) {
         fprintf(stderr, "mkmodel: out of memory\n");
         goto out;
     }
@@ -337,6 +478,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
         size_t numel = (size_t)shape_numel(&specs[i].shape);
         generate(&o, specs[i].name, vals, numel);
+        if (o.permute) permute_tensor(&o, &specs[i], vals, scratch, perm);
         dtype_encode_f32(o.dtype, vals, bytes, numel);
         if (stw_write(w, i, bytes, &err) < 0) {
             fprintf(stderr, "mkmodel: %s\n", err.msg);
@@ -344,7 +486,7 @@ int main(int argc, char **argv) {
             goto out;
         }
     }
-    if (write_configs(w, &o, &err) < 0) {
+    if (write_configs(w, &o, &err) < 0 || (o.permute && write_permutation(w, &o, &err) < 0)) {
         fprintf(stderr, "mkmodel: %s\n", err.msg);
         stw_abort(w);
         goto out;
@@ -358,6 +500,8 @@ out:
     for (size_t i = 0; i < n; i++) free((char *)specs[i].name);
     free(specs);
     free(vals);
+    free(scratch);
+    free(perm);
     free(bytes);
     return status;
 }

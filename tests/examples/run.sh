@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/examples/run.sh - every recipe in examples/ runs on the generated
 # demo models and writes its outputs; the by-hand and built-in task
-# arithmetic of task_vectors.merge agree. Run by tests/run.sh.
+# arithmetic of task_vectors.merge agree; rebasin.merge's re-basin merge
+# equals the merge of the unshuffled models. Run by tests/run.sh.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
@@ -25,6 +26,15 @@ if "$B/stcompare" examples/out/tasks-by-hand examples/out/tasks-builtin --atol 1
     passed=$((passed + 1))
 else
     echo "FAIL task_vectors: by hand and built-in differ"
+    failed=$((failed + 1))
+fi
+# rebasin.merge: aligning recovers the shuffle exactly, so the re-basin merge
+# is the average of the unshuffled models; plain averaging is far from it
+if "$B/stcompare" examples/out/rebasin examples/out/rebasin-ideal --identical >/dev/null &&
+    ! "$B/stcompare" examples/out/rebasin-naive examples/out/rebasin-ideal --atol 1e-3 >/dev/null; then
+    passed=$((passed + 1))
+else
+    echo "FAIL rebasin: the re-basin merge is not the merge of the unshuffled models"
     failed=$((failed + 1))
 fi
 echo "$passed passed, $failed failed"
