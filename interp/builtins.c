@@ -392,7 +392,7 @@ static const Builtin table[] = {
     { .name = "linear", .rowwise = true, .params = { "models", "weights", "normalize", NULL }, .n_required = 1,
       .plan = plan_linear, .exec = exec_linear,
       .signature = "linear(models, weights=1, normalize=true)" },
-    { .name = "slerp", .params = { "a", "b", "t", NULL }, .n_required = 3,
+    { .name = "slerp", .stream = &slerp_stream, .params = { "a", "b", "t", NULL }, .n_required = 3,
       .plan = plan_slerp, .exec = exec_slerp,
       .signature = "slerp(a, b, t): t=0 gives a, t=1 gives b" },
     { .name = "task_arithmetic", .rowwise = true,

@@ -102,6 +102,7 @@ BI_DECLARE(linear)
 BI_DECLARE(slerp)
 BI_DECLARE(gta)
 extern const BuiltinStream gta_stream;
+extern const BuiltinStream slerp_stream;
 BI_DECLARE(nuslerp)
 BI_DECLARE(multislerp)
 BI_DECLARE(karcher)

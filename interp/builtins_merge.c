@@ -12,6 +12,7 @@
 #include "../runtime/methods.h"
 #include "../runtime/rng.h"
 #include "builtins_int.h"
+#include "exec_stats.h"
 
 /* ---- linear(models, weights=, normalize=true) ------------------------------------------ */
 
@@ -60,16 +61,81 @@ Value plan_slerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Src
     return set ? bi_make_call(p, bi, args, call, set) : val_error();
 }
 
+/* Streamed slerp: one statistics round sums a.a, b.b and a.b per row range;
+ * the sums are added range by range in order. t must not vary within a
+ * tensor, which holds: it is a per-tensor number. */
+typedef struct SlerpStream {
+    size_t n_parts;
+    double *sums;              /* [part][3] */
+    double t, s0, s1;
+} SlerpStream;
+
+static void slerp_stream_free(void *state) {
+    SlerpStream *s = state;
+    if (s) free(s->sums);
+    free(s);
+}
+
+static void *slerp_stream_open(Exec *x, const Node *n, Value *args, size_t n_parts) {
+    double t;
+    if (!bi_number_arg(x, n, args[2], "t", &t)) return NULL;
+    SlerpStream *s = calloc(1, sizeof *s);
+    if (s) s->sums = calloc(3 * n_parts, sizeof *s->sums);
+    if (!s || !s->sums) {
+        slerp_stream_free(s);
+        return NULL;
+    }
+    s->n_parts = n_parts;
+    s->t = t;
+    return s;
+}
+
+static Value slerp_stream_scan(Exec *x, const Node *n, Value *args, void *state, int round) {
+    SlerpStream *s = state;
+    const Tensor *a = args[0].u.tensor;
+    if (round < 0 || !a->f) return args[0];
+    const Shape *shape = bi_out_shape(x, n, a);
+    const float **xs = bi_gather(x, n, args, 2, shape);
+    if (!xs) return val_error();
+    size_t m = (size_t)shape_numel(shape);
+    double *sums = &s->sums[3 * x->part];
+    sums[0] = kern_sumsq(xs[0], m);
+    sums[1] = kern_sumsq(xs[1], m);
+    sums[2] = kern_dot(xs[0], xs[1], m);
+    return args[0];
+}
+
+static int slerp_stream_close(void *state, int round, char *msg, size_t msg_len) {
+    SlerpStream *s = state;
+    double aa = 0, bb = 0, ab = 0;
+    for (size_t p = 0; p < s->n_parts; p++) {
+        aa += s->sums[3 * p];
+        bb += s->sums[3 * p + 1];
+        ab += s->sums[3 * p + 2];
+    }
+    kern_slerp_scales(aa, bb, ab, s->t, &s->s0, &s->s1);
+    return 1;
+}
+
+const BuiltinStream slerp_stream = {
+    .open = slerp_stream_open,
+    .scan = slerp_stream_scan,
+    .close_round = slerp_stream_close,
+    .free = slerp_stream_free,
+};
+
 Value exec_slerp(Exec *x, const Node *n, Value *args) {
     const Tensor *a = args[0].u.tensor;
     if (!a->f) return args[0];
+    const SlerpStream *st = exec_stats_of(x, n);
+    if (x->row_end && !st) return exec_fail(x, n->span, "internal error: slerp() given a row range without its statistics");
     const Shape *shape = bi_out_shape(x, n, a);
     const float **xs = bi_gather(x, n, args, 2, shape);
     double t;
     if (!xs || !bi_number_arg(x, n, args[2], "t", &t)) return val_error();
     Tensor *r = exec_new_tensor(x, shape, a->dtype, n->span);
     if (!r) return val_error();
-    kern_slerp(xs[0], xs[1], t, r->f, (size_t)r->numel);
+    if (st) kern_slerp_apply(xs[0], xs[1], st->s0, st->s1, r->f, (size_t)r->numel);
+    else kern_slerp(xs[0], xs[1], t, r->f, (size_t)r->numel);
     return bi_tensor_value(r);
 }
-

@@ -85,19 +85,28 @@ bool kern_all_finite(const float *a, size_t n) {
     return bad == 0;
 }
 
-void kern_slerp(const float *a, const float *b, double t, float *out, size_t n) {
+void kern_slerp_scales(double sumsq_a, double sumsq_b, double dot_ab, double t, double *s0, double *s1) {
     const double eps = 1e-8, dot_threshold = 0.9995;
-    double na = sqrt(kern_sumsq(a, n)), nb = sqrt(kern_sumsq(b, n));
+    double na = sqrt(sumsq_a), nb = sqrt(sumsq_b);
     double ua = na > eps ? na : 1.0, ub = nb > eps ? nb : 1.0;
-    double dot = kern_dot(a, b, n) / (ua * ub);
-    double s0, s1;
+    double dot = dot_ab / (ua * ub);
     if (fabs(dot) > dot_threshold) {
-        s0 = 1.0 - t;
-        s1 = t;
+        *s0 = 1.0 - t;
+        *s1 = t;
     } else {
         double theta = acos(dot), st = sin(theta);
-        s0 = sin(theta - theta * t) / st;
-        s1 = sin(theta * t) / st;
+        *s0 = sin(theta - theta * t) / st;
+        *s1 = sin(theta * t) / st;
     }
+}
+
+SIMD_CLONES
+void kern_slerp_apply(const float *a, const float *b, double s0, double s1, float *out, size_t n) {
     for (size_t j = 0; j < n; j++) out[j] = (float)(s0 * (double)a[j] + s1 * (double)b[j]);
+}
+
+void kern_slerp(const float *a, const float *b, double t, float *out, size_t n) {
+    double s0, s1;
+    kern_slerp_scales(kern_sumsq(a, n), kern_sumsq(b, n), kern_dot(a, b, n), t, &s0, &s1);
+    kern_slerp_apply(a, b, s0, s1, out, n);
 }

@@ -34,5 +34,9 @@ bool kern_all_finite(const float *a, size_t n);
  * mergekit's slerp: vectors normalised when their norm exceeds 1e-8, linear
  * interpolation when |cos| > 0.9995. */
 void kern_slerp(const float *a, const float *b, double t, float *out, size_t n);
+/* kern_slerp in steps, for tensors seen in parts: the two scales from the
+ * whole tensors' sums of squares and dot product, then out = s0*a + s1*b. */
+void kern_slerp_scales(double sumsq_a, double sumsq_b, double dot_ab, double t, double *s0, double *s1);
+void kern_slerp_apply(const float *a, const float *b, double s0, double s1, float *out, size_t n);
 
 #endif
