@@ -253,7 +253,7 @@ static Value gta_stream_scan(Exec *x, const Node *n, Value *args, void *state, i
     if (!gta_setup(x, n, args, &g)) return val_error();
     float *d = arena_array_uninit(x->arena, g.numel ? g.numel : 1, sizeof *d);
     void *scratch = arena_alloc_uninit(x->arena, g.numel * (sizeof(float) + sizeof(uint32_t)) + 64);
-    uint32_t *hist = arena_array_uninit(x->arena, TOPK_SCRATCH, sizeof *hist);
+    uint32_t *hist = arena_array_uninit(x->arena, g.numel > TOPK_SCRATCH ? g.numel : TOPK_SCRATCH, sizeof *hist);
     if (!d || !scratch || !hist) return exec_fail(x, n->span, "out of memory");
     for (size_t i = 0; i < g.k; i++) {
         bool topk_pending = s->topk_on[i] && s->topk[i].phase != TOPK_DONE;

@@ -74,30 +74,34 @@ static void scan_hist(TopkStream *t, const float *d, size_t m, uint32_t *local) 
     pthread_mutex_unlock(&t->lock);
 }
 
-static void scan_collect(TopkStream *t, TopkPart *part, const float *d, size_t m) {
-    uint32_t lo = t->lo, hi = t->hi;
+/* Branch-free: every entry is stored at the end of the list and the end
+ * moves only for those in the band (the band may hold a large share of the
+ * entries, which a branch would mispredict); then the list is kept. */
+static void scan_collect(TopkStream *t, TopkPart *part, const float *d, size_t m, uint32_t *scratch) {
+    uint32_t lo = t->lo, width = t->hi - t->lo;
+    size_t k = 0;
     for (size_t j = 0; j < m; j++) {
         uint32_t b = mag_bits(d[j]);
-        if (b < lo || b > hi) continue;
-        if (part->n_band == part->cap_band) {
-            size_t cap = part->cap_band ? 2 * part->cap_band : 1024;
-            uint32_t *nb = realloc(part->band, cap * sizeof *nb);
-            if (!nb) {
-                __atomic_store_n(&t->oom, true, __ATOMIC_RELAXED);
-                return;
-            }
-            part->band = nb;
-            part->cap_band = cap;
-        }
-        part->band[part->n_band++] = b;
+        scratch[k] = b;
+        k += b - lo <= width;
     }
+    if (k == 0) return;
+    uint32_t *band = realloc(part->band, (part->n_band + k) * sizeof *band);
+    if (!band) {
+        __atomic_store_n(&t->oom, true, __ATOMIC_RELAXED);
+        return;
+    }
+    memcpy(band + part->n_band, scratch, k * sizeof *band);
+    part->band = band;
+    part->n_band += k;
+    part->cap_band = part->n_band;
 }
 
 void topk_scan(TopkStream *t, size_t p, const float *d, size_t m, uint32_t *scratch) {
     TopkPart *part = &t->parts[p];
     switch (t->phase) {
     case TOPK_HIST: scan_hist(t, d, m, scratch); break;
-    case TOPK_COLLECT: scan_collect(t, part, d, m); break;
+    case TOPK_COLLECT: scan_collect(t, part, d, m, scratch); break;
     case TOPK_COUNT: {
         uint64_t eq = 0;
         for (size_t j = 0; j < m; j++) eq += mag_bits(d[j]) == t->cutoff;

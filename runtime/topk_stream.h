@@ -54,8 +54,8 @@ typedef struct TopkStream {
 /* -1 when out of memory. */
 int topk_init(TopkStream *t, uint64_t k, size_t n_parts);
 void topk_free(TopkStream *t);
-/* Adds part p (m entries) for the current phase. scratch: TOPK_SCRATCH
- * uint32 (used by histogram rounds). */
+/* Adds part p (m entries) for the current phase. scratch: at least
+ * TOPK_SCRATCH and m uint32. */
 #define TOPK_SCRATCH (2 * TOPK_BUCKETS)
 void topk_scan(TopkStream *t, size_t p, const float *d, size_t m, uint32_t *scratch);
 /* After every part was scanned this round: 1 the cutoff is known (phase

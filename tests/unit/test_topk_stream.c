@@ -23,7 +23,7 @@ static int check_stream(const float *d, size_t n, uint64_t k, size_t part) {
     size_t n_parts = (n + part - 1) / part;
     TopkStream t;
     CHECK(topk_init(&t, k, n_parts) == 0);
-    uint32_t *scratch = malloc(TOPK_SCRATCH * sizeof *scratch);
+    uint32_t *scratch = malloc((part > TOPK_SCRATCH ? part : TOPK_SCRATCH) * sizeof *scratch);
     int rounds = 0, r = 0;
     while (r == 0 && rounds < 12) {
         /* Parts in reverse order: the result must not depend on it. */
