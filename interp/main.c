@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "eval.h"
 #include "../runtime/provenance.h"
+#include "../runtime/safetensors.h"
 #include "mergekit_import.h"
 #include "output.h"
 #include "plan_print.h"
@@ -64,6 +65,8 @@ static void usage(FILE *out) {
           "  -D NAME=VALUE  override `param NAME = ...` (number, true/false/none, or string)\n"
           "  -j N, --jobs N compute N tensors at once (default: the number of cores);\n"
           "                 the output is byte-identical for any N\n"
+          "  --mem SIZE     limit the memory of the work in flight, e.g. 4GB (default:\n"
+          "                 a quarter of physical memory); bigger tensors wait their turn\n"
           "  --force        replace output folders that already exist\n"
           "  -q, --quiet    print nothing but errors (no progress line on a terminal)\n"
           "  --json         print a JSON summary on stdout: outputs, tensors, bytes,\n"
@@ -127,6 +130,7 @@ int main(int argc, char **argv) {
     bool force = false, quiet = false, json = false;
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
     if (jobs < 1) jobs = 1;
+    uint64_t mem_bytes = 0;
     Override *ov = calloc((size_t)argc, sizeof *ov);
     size_t n_ov = 0;
     if (!ov) return EXIT_USAGE;
@@ -145,6 +149,13 @@ int main(int argc, char **argv) {
             jobs = v ? strtol(v, &end, 10) : 0;
             if (!v || *end || jobs < 1 || jobs > 1024) {
                 fprintf(stderr, "mergelang: -j expects a number of threads from 1 to 1024\n");
+                free(ov);
+                return EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--mem") == 0) {
+            const char *v = i + 1 < argc ? argv[++i] : NULL;
+            if (!v || stw_parse_size(v, &mem_bytes) != 0 || mem_bytes == 0) {
+                fprintf(stderr, "mergelang: --mem expects a size such as 4GB, 500MB or 2GiB\n");
                 free(ov);
                 return EXIT_USAGE;
             }
@@ -222,7 +233,7 @@ int main(int argc, char **argv) {
                     fprintf(stderr, "mergelang: %s saves nothing (call save(model, \"folder\"))\n", recipe);
                 OutputOptions opt = { .quiet = quiet, .threads = (int)jobs, .cancel = &interrupted,
                                       .progress = !quiet && isatty(STDERR_FILENO),
-                                      .json = json ? stdout : NULL };
+                                      .json = json ? stdout : NULL, .mem_bytes = mem_bytes };
                 if (output_run(&plan, &opt) != 0) status = EXIT_MERGE;
             }
             plan.overrides = NULL;

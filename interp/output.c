@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../runtime/hash.h"
 #include "../runtime/hfconfig.h"
@@ -39,6 +40,30 @@
  * nodes cannot nest or sit beneath a built-in that changes the tensor
  * name (their statistics would belong to another tensor). */
 enum { RW_UNKNOWN, RW_PLAIN, RW_NO, RW_STREAM };
+
+/* Graph nodes under v (each once): a bound on the tensors one item holds. */
+static size_t count_nodes(Value v, unsigned char *seen) {
+    if (v.kind == V_LIST) {
+        size_t c = 0;
+        for (size_t i = 0; i < v.u.list->n; i++) c += count_nodes(v.u.list->items[i], seen);
+        return c;
+    }
+    if (!val_is_lazy(v) || seen[v.u.node->id]) return 0;
+    const Node *n = v.u.node;
+    seen[n->id] = 1;
+    switch (n->kind) {
+    case N_UNARY:
+    case N_BINARY: return 1 + count_nodes(n->u.op.a, seen) + count_nodes(n->u.op.b, seen);
+    case N_IF: return 1 + count_nodes(n->u.cond.cond, seen) + count_nodes(n->u.cond.then_, seen) +
+                      count_nodes(n->u.cond.else_, seen);
+    case N_CALL: {
+        size_t c = 1;
+        for (size_t i = 0; i < n->u.call.nargs; i++) c += count_nodes(n->u.call.args[i], seen);
+        return c;
+    }
+    default: return 1;
+    }
+}
 
 static int combine(int a, int b) {
     if (a == RW_NO || b == RW_NO) return RW_NO;
@@ -88,6 +113,7 @@ typedef struct SaveOut {
     StWriter *writer;
     uint64_t bytes;
     int rowwise;               /* RW_PLAIN, RW_NO or RW_STREAM */
+    size_t tensor_nodes;       /* graph nodes that may hold a tensor, for memory estimates */
 } SaveOut;
 
 typedef struct Slot {
@@ -135,6 +161,7 @@ typedef struct Item {
     StreamGroup *sg;           /* a streamed tensor's row range, else NULL */
     size_t part;               /* which range of the streamed tensor */
     int round;                 /* statistics round, or -1: compute and write */
+    uint64_t mem;              /* estimated bytes while it is computed */
 } Item;
 
 /* A tensor computed in row ranges after statistics passes: every range is
@@ -163,6 +190,8 @@ typedef struct Job {
     size_t n_runnable, cap_runnable;
     size_t in_flight;          /* tasks claimed, not finished */
     pthread_cond_t work;       /* ready tasks arrived, or in_flight reached 0 */
+    uint64_t mem_budget, mem_in_use;  /* estimated bytes of the items being computed */
+    pthread_cond_t mem_freed;
     int stop;                  /* set after a failure (atomic) */
     long evaluated;            /* graph nodes computed, all tensors (atomic) */
     size_t items_done;         /* atomic, for the progress line */
@@ -232,6 +261,7 @@ static void record_failure(Job *job, size_t item, SrcSpan at, const char *fmt, .
     __atomic_store_n(&job->stop, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&job->ready);
     pthread_cond_broadcast(&job->space);
+    pthread_cond_broadcast(&job->mem_freed);
     pthread_mutex_unlock(&job->lock);
 }
 
@@ -329,7 +359,31 @@ static void *writer(void *arg) {
 
 /* Computes one item (a tensor, or rows of it) for every save that writes it,
  * in one Exec, in the worker's arena. */
-static void write_item(Job *job, const Item *it, Arena *arena) {
+/* Waits until the item's estimated memory fits the budget (an item alone
+ * always fits). */
+static void mem_acquire(Job *job, const Item *it, bool *held) {
+    pthread_mutex_lock(&job->lock);
+    while (job->mem_in_use > 0 && job->mem_in_use + it->mem > job->mem_budget &&
+           !__atomic_load_n(&job->stop, __ATOMIC_RELAXED))
+        pthread_cond_wait(&job->mem_freed, &job->lock);
+    job->mem_in_use += it->mem;
+    pthread_mutex_unlock(&job->lock);
+    *held = true;
+}
+
+/* Gives the item's memory back once computed (before its bytes wait for
+ * the writer, so a worker waiting on the writer never holds memory others
+ * wait for). */
+static void mem_release(Job *job, const Item *it, bool *held) {
+    if (!*held) return;
+    pthread_mutex_lock(&job->lock);
+    job->mem_in_use -= it->mem;
+    pthread_cond_broadcast(&job->mem_freed);
+    pthread_mutex_unlock(&job->lock);
+    *held = false;
+}
+
+static void write_item(Job *job, const Item *it, Arena *arena, bool *held) {
     size_t k = it->index;
     const Slot *first = &job->slots[job->group_start[it->group]];
     const Slot *end = &job->slots[job->group_start[it->group + 1]];
@@ -399,6 +453,7 @@ static void write_item(Job *job, const Item *it, Arena *arena) {
         pd->offset = pd->part ? (uint64_t)it->row_begin * (uint64_t)row_entries * dtype_size(out_dtype) : 0;
         out->bytes += len;
     }
+    mem_release(job, it, held);
     if (__atomic_load_n(&job->stop, __ATOMIC_RELAXED)) {
         pthread_mutex_lock(&job->lock);
         item_out_free_locked(job, out);
@@ -491,7 +546,10 @@ static void *worker(void *arg) {
     arena_init(&arena);
     Item it;
     while (claim(job, &it)) {
-        write_item(job, &it, &arena);
+        bool held = false;
+        mem_acquire(job, &it, &held);
+        write_item(job, &it, &arena, &held);
+        mem_release(job, &it, &held);
         finish_task(job, &it);
     }
     arena_free(&arena);
@@ -522,9 +580,11 @@ static int make_items(Job *job) {
         const Slot *first = &job->slots[job->group_start[g]];
         const Slot *end = &job->slots[job->group_start[g + 1]];
         bool split = true, stream = false;
+        size_t nodes = 0;
         for (const Slot *s = first; s < end; s++) {
             split = split && job->saves[s->save].rowwise != RW_NO;
             stream = stream || job->saves[s->save].rowwise == RW_STREAM;
+            nodes += job->saves[s->save].tensor_nodes;
         }
         const Shape *sh = &first->info->shape;
         int64_t numel = shape_numel(sh);
@@ -560,8 +620,10 @@ static int make_items(Job *job) {
                 items = m;
             }
             int64_t e = step ? (b + step < rows ? b + step : rows) : 0;
+            int64_t entries = step ? (e - b) * per : numel;
             items[n] = (Item){ .group = g, .row_begin = b, .row_end = e, .index = n, .sg = sg,
-                               .part = part++, .round = sg ? 0 : -1 };
+                               .part = part++, .round = sg ? 0 : -1,
+                               .mem = (uint64_t)(nodes + 2) * (uint64_t)(entries > 0 ? entries : 1) * 4 };
             n++;
             b = e;
         } while (step && b < rows);
@@ -569,6 +631,13 @@ static int make_items(Job *job) {
     job->items = items;
     job->n_items = n;
     return 0;
+}
+
+/* A quarter of physical memory (4 GB when it cannot be read). */
+static uint64_t default_mem_budget(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || size <= 0) return (uint64_t)4 << 30;
+    return (uint64_t)pages * (uint64_t)size / 4;
 }
 
 static double now_seconds(void) {
@@ -597,6 +666,37 @@ static void *progress(void *arg) {
                 (double)done / 1e9, (double)job->bytes_total / 1e9, rate / 1e6, left);
     }
     fputs("\r\033[K", stderr);
+    return NULL;
+}
+
+/* Anonymous resident memory in bytes (RssAnon in /proc/self/status): the
+ * process's own memory, without the input pages mapped from the page
+ * cache, which ru_maxrss counts too. 0 when it cannot be read. */
+static uint64_t rss_anon(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "RssAnon: %llu kB", &kb) == 1) break;
+    fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
+/* Samples rss_anon every 20 ms while the workers run, for --json. */
+typedef struct Sampler {
+    Job *job;
+    uint64_t peak;
+} Sampler;
+
+static void *sample_rss(void *arg) {
+    Sampler *sm = arg;
+    while (!__atomic_load_n(&sm->job->finished, __ATOMIC_ACQUIRE)) {
+        uint64_t r = rss_anon();
+        if (r > sm->peak) sm->peak = r;
+        struct timespec pause = { 0, 20000000 };
+        nanosleep(&pause, NULL);
+    }
     return NULL;
 }
 
@@ -893,7 +993,12 @@ int output_run(Plan *p, const OutputOptions *opt) {
         goto done;
     }
     signed char *memos[2] = { memo, memo + p->n_nodes + 1 };
-    for (size_t s = 0; s < ns; s++) saves[s].rowwise = classify(saves[s].req->model, memos, false);
+    for (size_t s = 0; s < ns; s++) {
+        saves[s].rowwise = classify(saves[s].req->model, memos, false);
+        memset(memo, 0, 2 * ((size_t)p->n_nodes + 1));
+        saves[s].tensor_nodes = count_nodes(saves[s].req->model, (unsigned char *)memo);
+        memset(memo, 0, 2 * ((size_t)p->n_nodes + 1));
+    }
     free(memo);
     if (make_items(&job) != 0) {
         diag_plain(p->diag, "out of memory");
@@ -904,15 +1009,22 @@ int output_run(Plan *p, const OutputOptions *opt) {
     pthread_cond_init(&job.ready, NULL);
     pthread_cond_init(&job.space, NULL);
     pthread_cond_init(&job.work, NULL);
+    pthread_cond_init(&job.mem_freed, NULL);
+    job.mem_budget = opt->mem_bytes ? opt->mem_bytes : default_mem_budget();
     pthread_t progress_thread;
     bool show = opt->progress && pthread_create(&progress_thread, NULL, progress, &job) == 0;
     double started = now_seconds();
+    Sampler sampler = { .job = &job, .peak = rss_anon() };
+    pthread_t sampler_thread;
+    bool sampling = opt->json && pthread_create(&sampler_thread, NULL, sample_rss, &sampler) == 0;
     int started_ok = compute_all(&job, opt->threads);
     __atomic_store_n(&job.finished, 1, __ATOMIC_RELEASE);
     if (show) pthread_join(progress_thread, NULL);
+    if (sampling) pthread_join(sampler_thread, NULL);
     pthread_cond_destroy(&job.ready);
     pthread_cond_destroy(&job.space);
     pthread_cond_destroy(&job.work);
+    pthread_cond_destroy(&job.mem_freed);
     pthread_mutex_destroy(&job.lock);
     if (started_ok != 0) {
         diag_plain(p->diag, "out of memory, or cannot start threads");
@@ -945,8 +1057,10 @@ int output_run(Plan *p, const OutputOptions *opt) {
                     (unsigned long long)saves[s].bytes);
             tensors += saves[s].set->n;
         }
-        fprintf(opt->json, "], \"tensors\": %zu, \"bytes\": %llu, \"seconds\": %.3f, \"peak_rss_mb\": %.1f}\n",
-                tensors, (unsigned long long)job.bytes_total, now_seconds() - started, (double)ru.ru_maxrss / 1024);
+        fprintf(opt->json, "], \"tensors\": %zu, \"bytes\": %llu, \"seconds\": %.3f, \"peak_rss_mb\": %.1f, "
+                "\"peak_anon_mb\": %.1f}\n",
+                tensors, (unsigned long long)job.bytes_total, now_seconds() - started, (double)ru.ru_maxrss / 1024,
+                (double)sampler.peak / 1048576);
     }
 done:
     for (size_t s = 0; s < ns; s++) {

@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "eval.h"
 
@@ -20,6 +21,11 @@ typedef struct OutputOptions {
     const volatile sig_atomic_t *cancel;
     bool progress;             /* a progress line on stderr (for terminals) */
     FILE *json;                /* when set: a JSON summary of what was written */
+    /* Work in flight is limited to about this many bytes (0: the default,
+     * a quarter of physical memory). An item's estimate is
+     * (tensor-valued graph nodes + 2) x entries x 4 bytes; one item larger
+     * than the budget runs alone. */
+    uint64_t mem_bytes;
 } OutputOptions;
 
 /* Returns 0 when every save was written; otherwise reports the failure
