@@ -1,6 +1,7 @@
 /* exec.c - the exec stage; see exec.h. */
 #include "exec.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,10 +102,22 @@ static Value eval_source(Exec *x, const Node *n) {
     }
     t->f = arena_array_uninit(x->arena, t->numel > 0 ? (size_t)t->numel : 1, sizeof(float));
     if (!t->f) return exec_fail(x, n->span, "out of memory reading tensor '%s'", x->out->name);
-    dtype_decode_f32(ct->dtype, data, t->f, (size_t)t->numel);
-    /* A statistics pass keeps them: the same rows are read again. */
-    if (ct->file->mapped && !(x->stats && x->stats_round >= 0))
-        release_pages(data, (size_t)t->numel * dtype_size(ct->dtype));
+    size_t nbytes = (size_t)t->numel * dtype_size(ct->dtype);
+    if (ct->file->fd >= 0) {
+        /* Read with pread into the arena (float32 straight into place):
+         * cheaper than faulting the mapping in and releasing it again, and
+         * nothing of the input stays resident. */
+        void *raw = ct->dtype == DT_F32 ? (void *)t->f : arena_alloc_uninit(x->arena, nbytes ? nbytes : 1);
+        if (!raw) return exec_fail(x, n->span, "out of memory reading tensor '%s'", x->out->name);
+        errno = 0;
+        if (st_read_bytes(ct->file, data, nbytes, raw) != 0)
+            return exec_fail(x, n->span, "%s: cannot read tensor '%s': %s", ct->file->path, x->out->name,
+                             errno ? strerror(errno) : "unexpected end of file");
+        if (ct->dtype != DT_F32) dtype_decode_f32(ct->dtype, raw, t->f, (size_t)t->numel);
+    } else {
+        dtype_decode_f32(ct->dtype, data, t->f, (size_t)t->numel);
+        if (ct->file->mapped) release_pages(data, nbytes);
+    }
     /* A NaN or infinity in a checkpoint means a broken input; merging it
      * would spread it silently through every method. */
     if (!n->u.source.allow_nonfinite && !kern_all_finite(t->f, (size_t)t->numel)) {

@@ -42,6 +42,7 @@ typedef struct StFile {
     size_t map_size;
     bool mapped;           /* map is a file mapping (st_open), not a borrowed buffer: its
                               pages may be released with madvise(MADV_DONTNEED) */
+    int fd;                /* the open file (st_open), for st_read_bytes; else -1 */
     size_t n_tensors;
     StTensor *tensors;     /* sorted by name (strcmp) */
     size_t n_metadata;     /* "__metadata__" string pairs, in file order */
@@ -53,6 +54,11 @@ typedef struct StFile {
 StFile *st_open(const char *path, ErrBuf *err);
 /* Validates an in-memory image (same checks as st_open); the StFile borrows
  * buf, which must outlive it. For tests and fuzzing. */
+/* Copies len bytes of f starting at `at` (a pointer into f->map) to dst:
+ * with pread from the open file when there is one, so that reading tensor
+ * data neither faults the mapping in nor leaves it resident; -1 when the
+ * file cannot be read (errno set). */
+int st_read_bytes(const StFile *f, const uint8_t *at, size_t len, void *dst);
 StFile *st_open_memory(const char *label, const uint8_t *buf, size_t len, ErrBuf *err);
 void st_close(StFile *f);
 /* Binary search by exact name; NULL when absent. */

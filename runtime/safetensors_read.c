@@ -60,8 +60,27 @@ void st_close(StFile *f) {
     free(f->metadata_keys);
     free(f->metadata_values);
     if (impl->mapped && f->map) munmap((void *)f->map, f->map_size);
+    if (f->fd >= 0) close(f->fd);
     free(f->path);
     free(impl);
+}
+
+int st_read_bytes(const StFile *f, const uint8_t *at, size_t len, void *dst) {
+    if (f->fd < 0) {
+        memcpy(dst, at, len);
+        return 0;
+    }
+    uint64_t off = (uint64_t)(at - f->map);
+    unsigned char *p = dst;
+    while (len > 0) {
+        ssize_t got = pread(f->fd, p, len, (off_t)off);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return -1;
+        p += got;
+        len -= (size_t)got;
+        off += (uint64_t)got;
+    }
+    return 0;
 }
 
 const StTensor *st_find(const StFile *f, const char *name) {
@@ -363,6 +382,7 @@ out:
 static StFileImpl *file_new(const char *label) {
     StFileImpl *impl = calloc(1, sizeof *impl);
     if (!impl) return NULL;
+    impl->pub.fd = -1;
     impl->pub.path = strdup(label);
     if (!impl->pub.path) {
         free(impl);
@@ -432,20 +452,25 @@ StFile *st_open(const char *full_path, ErrBuf *err) {
     size_t size = (size_t)st.st_size;
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     int map_errno = errno;
-    close(fd);
     if (map == MAP_FAILED) {
+        close(fd);
         errbuf_set(err, "%s: cannot map: %s", path, strerror(map_errno));
         return NULL;
     }
     StFileImpl *impl = file_new(full_path);
     if (!impl) {
         munmap(map, size);
+        close(fd);
         errbuf_set(err, "%s: out of memory", path);
         return NULL;
     }
     impl->mapped = true;
     impl->pub.mapped = true;
+    /* Kept open for st_read_bytes; blocking reads from here on. */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    impl->pub.fd = fd;
     /* Tensors are read front to back: ask for large readahead. */
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     madvise(map, size, MADV_SEQUENTIAL);
     impl->pub.map = map;
     impl->pub.map_size = size;
