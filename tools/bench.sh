@@ -49,46 +49,56 @@ conditional|base ft1 ft2|save(if name ~ "self_attn" then slerp(base, ft1, t = gr
 frankenmerge|ft1 ft2|save(stack(layers(ft1, 0, 14), layers(ft2, 8, 22)), out, dtype = "bfloat16")
 RECIPES
 
-floor() {  # out_bytes inputs...: seconds, best of two (write-back makes it noisy)
+ROUNDS=${BENCH_ROUNDS:-3}
+
+floor_once() {  # out_bytes inputs...: seconds
     ob=$1; shift
-    best=""
-    for _ in 1 2; do
-        s=$("$B/iofloor" "$OUT" "$ob" "$@" | sed 's/.* in \([0-9.]*\) seconds/\1/')
-        if [ -z "$best" ] || [ "$(awk -v a="$s" -v b="$best" 'BEGIN { print (a < b) }')" = 1 ]; then best=$s; fi
-    done
-    echo "$best"
+    sync
+    "$B/iofloor" "$OUT" "$ob" "$@" | sed 's/.* in \([0-9.]*\) seconds/\1/'
 }
 
-run() {  # name models body jobs -> "seconds peak_kb"
+# run NAME MODELS BODY JOBS DIR -> "seconds peak_rss_kb peak_anon_mb"
+run() {
     name=$1; models=$2; body=$3; jobs=$4; dir=$5
     rec="$OUT/$name.merge"
     { for m in $models; do echo "$m = model(\"$M/$m\")"; done
       echo "param out = \"$dir\""
       echo "$body"; } > "$rec"
-    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$B/mergelang" run "$rec" -q --force -j "$jobs" -D "out=$dir"
-    cat "$OUT/time.txt"
+    sync
+    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$B/mergelang" run "$rec" --json --force -j "$jobs" -D "out=$dir" \
+        > "$OUT/summary.json"
+    anon=$(sed 's/.*"peak_anon_mb": \([0-9.]*\).*/\1/' "$OUT/summary.json")
+    echo "$(cat "$OUT/time.txt") $anon"
 }
+
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
+max() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a > b) ? a : b }'; }
 
 HOST="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 TABLE="$OUT/table.md"
 {
-echo "| recipe | inputs GB | output GB | time s | floor s | ratio | input GB/s | peak RSS MB |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| recipe | inputs GB | output GB | time s | floor s | ratio | input GB/s | peak RSS MB | peak anon MB |"
+echo "|---|---|---|---|---|---|---|---|---|"
 } > "$TABLE"
 identical=yes
 while IFS='|' read -r name models body; do
     cat $(inputs_of $models) > /dev/null   # warm the page cache
     in_bytes=$(bytes_of $(inputs_of $models))
-    set -- $(run "$name" "$models" "$body" "$J" "$OUT/$name")
-    secs=$1; rss_kb=$2
-    out_bytes=$(bytes_of "$OUT/$name"/*.safetensors)
-    fl=$(floor "$out_bytes" $(inputs_of $models))
+    secs=""; fl=""; rss_kb=""; anon=""
+    # Floor and merge alternate, best of ROUNDS each: the write-back of
+    # earlier output makes single runs of either vary by a factor of 3.
+    for _ in $(seq "$ROUNDS"); do
+        set -- $(run "$name" "$models" "$body" "$J" "$OUT/$name")
+        secs=$(min "$1" "$secs"); rss_kb=$(max "$2" "$rss_kb"); anon=$(max "$3" "$anon")
+        out_bytes=$(bytes_of "$OUT/$name"/*.safetensors)
+        fl=$(min "$(floor_once "$out_bytes" $(inputs_of $models))" "$fl")
+    done
     ratio=$(awk -v a="$secs" -v b="$fl" 'BEGIN { printf "%.2f", a / b }')
-    awk -v n="$name" -v i="$in_bytes" -v o="$out_bytes" -v s="$secs" -v f="$fl" -v r="$ratio" -v m="$rss_kb" \
-        'BEGIN { printf "| %s | %.1f | %.1f | %.2f | %.2f | %s | %.2f | %d |\n", n, i / 1e9, o / 1e9, s, f, r, i / s / 1e9, m / 1024 }' \
+    awk -v n="$name" -v i="$in_bytes" -v o="$out_bytes" -v s="$secs" -v f="$fl" -v r="$ratio" -v m="$rss_kb" -v an="$anon" \
+        'BEGIN { printf "| %s | %.1f | %.1f | %.2f | %.2f | %s | %.2f | %d | %.0f |\n", n, i / 1e9, o / 1e9, s, f, r, i / s / 1e9, m / 1024, an }' \
         >> "$TABLE"
-    echo "$name: ${secs}s, floor ${fl}s, ratio $ratio, peak RSS $((rss_kb / 1024)) MB"
-    if [ "$name" = dare_ties ] || [ "$name" = conditional ]; then
+    echo "$name: ${secs}s, floor ${fl}s, ratio $ratio, peak RSS $((rss_kb / 1024)) MB, peak anonymous ${anon} MB"
+    if [ "$name" = ties ] || [ "$name" = dare_ties ] || [ "$name" = conditional ]; then
         run "$name" "$models" "$body" 1 "$OUT/$name-j1" > /dev/null
         if "$B/stcompare" "$OUT/$name" "$OUT/$name-j1" --identical > /dev/null; then
             echo "$name: -j1 and -j$J outputs are byte-identical"
@@ -100,15 +110,20 @@ while IFS='|' read -r name models body; do
     rm -rf "$OUT/$name"
 done < "$OUT/recipes.txt"
 
-# memory does not grow with model size: the same merge on 44 blocks
+# memory does not grow with model size: the same merges on 44 blocks
 gen base44 44 1 & gen ft1_44 44 2 1 & wait
 gen ft2_44 44 3 1
-set -- $(run linear44 "ft1_44 ft2_44" 'save(linear([ft1_44, ft2_44]), out, dtype = "bfloat16")' "$J" "$OUT/linear44")
-rss44=$(($2 / 1024))
-set -- $(run linear22 "ft1 ft2" 'save(linear([ft1, ft2]), out, dtype = "bfloat16")' "$J" "$OUT/linear22")
-rss22=$(($2 / 1024))
-rm -rf "$OUT/linear44" "$OUT/linear22"
-echo "peak RSS, linear of 2: $rss22 MB on the 1.1B set, $rss44 MB on the 2.2B set"
+mem_of() {  # name models body -> "rss_mb anon_mb"
+    set -- $(run "$1" "$2" "$3" "$J" "$OUT/$1")
+    rm -rf "$OUT/$1"
+    echo "$(($2 / 1024)) $3"
+}
+set -- $(mem_of linear44 "ft1_44 ft2_44" 'save(linear([ft1_44, ft2_44]), out, dtype = "bfloat16")'); l44="$1 MB ($2 MB anonymous)"
+set -- $(mem_of linear22 "ft1 ft2" 'save(linear([ft1, ft2]), out, dtype = "bfloat16")'); l22="$1 MB ($2 MB anonymous)"
+set -- $(mem_of ties44 "base44 ft1_44 ft2_44" 'save(ties(base44, [ft1_44, ft2_44], density = 0.5), out, dtype = "bfloat16")'); t44="$1 MB ($2 MB anonymous)"
+set -- $(mem_of ties22 "base ft1 ft2" 'save(ties(base, [ft1, ft2], density = 0.5), out, dtype = "bfloat16")'); t22="$1 MB ($2 MB anonymous)"
+echo "peak RSS, linear of 2: $l22 on the 1.1B set, $l44 on the 2.2B set"
+echo "peak RSS, ties of 2: $t22 on the 1.1B set, $t44 on the 2.2B set"
 
 {
 echo "<!-- written by tools/bench.sh (make bench); edit the text around it in tools/bench.sh -->"
@@ -119,12 +134,15 @@ echo "Inputs: synthetic Llama-shaped bf16 checkpoints, 1.1B parameters"
 echo "(hidden 2048, intermediate 5632, 22 blocks, vocabulary 32000), 2.2 GB in"
 echo "three shards each; page cache warm. The floor is reading every input byte"
 echo "once and writing the output once with read/write (fsync'd), measured in the"
-echo "same run (best of two); ratio = time / floor."
+echo "same run; floor and merge alternate, best of $ROUNDS each; ratio = time / floor."
+echo "Peak RSS counts input pages the process maps (headers); peak anonymous"
+echo "memory (sampled RssAnon) is the process's own."
 echo
 cat "$TABLE"
 echo
-echo "-j1 and -j$J outputs byte-identical (dare_ties, conditional): $identical."
-echo "Peak RSS of linear of 2 models: $rss22 MB on the 1.1B set, $rss44 MB on a 2.2B set (44 blocks)."
+echo "-j1 and -j$J outputs byte-identical (ties, dare_ties, conditional): $identical."
+echo "Peak RSS, linear of 2 models: $l22 on the 1.1B set, $l44 on a 2.2B set (44 blocks)."
+echo "Peak RSS, ties of 2 models: $t22 on the 1.1B set, $t44 on the 2.2B set."
 echo
 cat "$ROOT/docs/performance-notes.md"
 } > "$ROOT/docs/performance.md"
