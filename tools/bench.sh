@@ -51,13 +51,14 @@ RECIPES
 
 ROUNDS=${BENCH_ROUNDS:-3}
 
-floor_once() {  # out_bytes inputs...: seconds
-    ob=$1; shift
+floor_once() {  # sync|nosync out_bytes inputs...: seconds
+    mode=$1; shift
     sync
-    "$B/iofloor" "$OUT" "$ob" "$@" | sed 's/.* in \([0-9.]*\) seconds/\1/'
+    if [ "$mode" = nosync ]; then set -- --no-sync "$OUT" "$@"; else set -- "$OUT" "$@"; fi
+    "$B/iofloor" "$@" | sed 's/.* in \([0-9.]*\) seconds/\1/'
 }
 
-# run NAME MODELS BODY JOBS DIR -> "seconds peak_rss_kb peak_anon_mb"
+# run NAME MODELS BODY JOBS DIR -> "seconds peak_rss_kb peak_anon_mb cpu_seconds"
 run() {
     name=$1; models=$2; body=$3; jobs=$4; dir=$5
     rec="$OUT/$name.merge"
@@ -65,10 +66,10 @@ run() {
       echo "param out = \"$dir\""
       echo "$body"; } > "$rec"
     sync
-    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$B/mergelang" run "$rec" --json --force -j "$jobs" -D "out=$dir" \
+    /usr/bin/time -f "%e %M %U %S" -o "$OUT/time.txt" "$B/mergelang" run "$rec" --json --force -j "$jobs" -D "out=$dir" \
         > "$OUT/summary.json"
     anon=$(sed 's/.*"peak_anon_mb": \([0-9.]*\).*/\1/' "$OUT/summary.json")
-    echo "$(cat "$OUT/time.txt") $anon"
+    awk -v a="$anon" '{ printf "%s %s %s %.2f\n", $1, $2, a, $3 + $4 }' "$OUT/time.txt"
 }
 
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
@@ -77,27 +78,30 @@ max() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a > b) ? a : b }'; }
 HOST="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 TABLE="$OUT/table.md"
 {
-echo "| recipe | inputs GB | output GB | time s | floor s | ratio | input GB/s | peak RSS MB | peak anon MB |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| recipe | inputs GB | output GB | time s | CPU s | floor s | ratio | page-cache floor s | ratio | input GB/s | peak RSS MB | peak anon MB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 } > "$TABLE"
 identical=yes
 while IFS='|' read -r name models body; do
     cat $(inputs_of $models) > /dev/null   # warm the page cache
     in_bytes=$(bytes_of $(inputs_of $models))
-    secs=""; fl=""; rss_kb=""; anon=""
-    # Floor and merge alternate, best of ROUNDS each: the write-back of
+    secs=""; fl=""; pc=""; cpu=""; rss_kb=""; anon=""
+    # Floors and merge alternate, best of ROUNDS each: the write-back of
     # earlier output makes single runs of either vary by a factor of 3.
     for _ in $(seq "$ROUNDS"); do
         set -- $(run "$name" "$models" "$body" "$J" "$OUT/$name")
-        secs=$(min "$1" "$secs"); rss_kb=$(max "$2" "$rss_kb"); anon=$(max "$3" "$anon")
+        secs=$(min "$1" "$secs"); rss_kb=$(max "$2" "$rss_kb"); anon=$(max "$3" "$anon"); cpu=$(min "$4" "$cpu")
         out_bytes=$(bytes_of "$OUT/$name"/*.safetensors)
-        fl=$(min "$(floor_once "$out_bytes" $(inputs_of $models))" "$fl")
+        fl=$(min "$(floor_once sync "$out_bytes" $(inputs_of $models))" "$fl")
+        pc=$(min "$(floor_once nosync "$out_bytes" $(inputs_of $models))" "$pc")
     done
     ratio=$(awk -v a="$secs" -v b="$fl" 'BEGIN { printf "%.2f", a / b }')
-    awk -v n="$name" -v i="$in_bytes" -v o="$out_bytes" -v s="$secs" -v f="$fl" -v r="$ratio" -v m="$rss_kb" -v an="$anon" \
-        'BEGIN { printf "| %s | %.1f | %.1f | %.2f | %.2f | %s | %.2f | %d | %.0f |\n", n, i / 1e9, o / 1e9, s, f, r, i / s / 1e9, m / 1024, an }' \
+    pratio=$(awk -v a="$secs" -v b="$pc" 'BEGIN { printf "%.2f", a / b }')
+    awk -v n="$name" -v i="$in_bytes" -v o="$out_bytes" -v s="$secs" -v c="$cpu" -v f="$fl" -v r="$ratio" \
+        -v p="$pc" -v pr="$pratio" -v m="$rss_kb" -v an="$anon" \
+        'BEGIN { printf "| %s | %.1f | %.1f | %.2f | %.1f | %.2f | %s | %.2f | %s | %.2f | %d | %.0f |\n", n, i / 1e9, o / 1e9, s, c, f, r, p, pr, i / s / 1e9, m / 1024, an }' \
         >> "$TABLE"
-    echo "$name: ${secs}s, floor ${fl}s, ratio $ratio, peak RSS $((rss_kb / 1024)) MB, peak anonymous ${anon} MB"
+    echo "$name: ${secs}s (CPU ${cpu}s), floor ${fl}s (ratio $ratio), page-cache floor ${pc}s (ratio $pratio), peak RSS $((rss_kb / 1024)) MB, peak anonymous ${anon} MB"
     if [ "$name" = ties ] || [ "$name" = dare_ties ] || [ "$name" = conditional ]; then
         run "$name" "$models" "$body" 1 "$OUT/$name-j1" > /dev/null
         if "$B/stcompare" "$OUT/$name" "$OUT/$name-j1" --identical > /dev/null; then
@@ -133,8 +137,11 @@ echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d): $HOST; -j $J."
 echo "Inputs: synthetic Llama-shaped bf16 checkpoints, 1.1B parameters"
 echo "(hidden 2048, intermediate 5632, 22 blocks, vocabulary 32000), 2.2 GB in"
 echo "three shards each; page cache warm. The floor is reading every input byte"
-echo "once and writing the output once with read/write (fsync'd), measured in the"
-echo "same run; floor and merge alternate, best of $ROUNDS each; ratio = time / floor."
+echo "once and writing the output once with read/write, fsync'd as the merge's"
+echo "output is, so it includes waiting for the disk; the page-cache floor is the"
+echo "same without fsync (the copies alone). Both are measured in the same run,"
+echo "alternating with the merge, best of $ROUNDS each; ratio = time / floor. CPU s"
+echo "is user + system time of the merge (best run)."
 echo "Peak RSS counts input pages the process maps (headers); peak anonymous"
 echo "memory (sampled RssAnon) is the process's own."
 echo

@@ -2,10 +2,12 @@
  * byte once and write the output's bytes once, with plain read(2) and
  * write(2), from and to the same places, fsync'd like the merge's output.
  *
- *   iofloor OUT_DIR OUT_BYTES INPUT...
+ *   iofloor [--no-sync] OUT_DIR OUT_BYTES INPUT...
  *
  * INPUT may be files or folders (their *.safetensors files are read). Prints
- * "read R bytes, wrote W bytes in S seconds" and removes what it wrote. */
+ * "read R bytes, wrote W bytes in S seconds" and removes what it wrote.
+ * --no-sync leaves out the fsync: the floor of the page-cache copies alone,
+ * without waiting for the disk. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -58,8 +60,14 @@ static long long read_any(const char *path, char *buf) {
 }
 
 int main(int argc, char **argv) {
+    int sync_out = 1;
+    if (argc > 1 && strcmp(argv[1], "--no-sync") == 0) {
+        sync_out = 0;
+        argv++;
+        argc--;
+    }
     if (argc < 4) {
-        fprintf(stderr, "usage: iofloor OUT_DIR OUT_BYTES INPUT...\n");
+        fprintf(stderr, "usage: iofloor [--no-sync] OUT_DIR OUT_BYTES INPUT...\n");
         return 2;
     }
     long long out_bytes = atoll(argv[2]);
@@ -85,7 +93,7 @@ int main(int argc, char **argv) {
         }
         left -= n;
     }
-    fsync(fd);
+    if (sync_out) fsync(fd);
     close(fd);
     double secs = now() - t0;
     unlink(out);
