@@ -196,7 +196,7 @@ static void *gta_stream_open(Exec *x, const Node *n, Value *args, size_t n_parts
     }
     uint64_t total = (uint64_t)shape_numel(&x->out->shape);
     bool any_topk = false;
-    for (size_t i = 0; i < g.k; i++) {
+    for (size_t i = 0; i < g.k && g.base->f; i++) {
         if (g.m->sparsify != SPARSIFY_MAGNITUDE || g.per_row || g.density[i] >= 1) continue;
         uint64_t keep = kept_count(g.density[i], total);
         if (keep == 0 || keep >= total) continue;
@@ -206,8 +206,8 @@ static void *gta_stream_open(Exec *x, const Node *n, Value *args, size_t n_parts
         }
         s->topk_on[i] = any_topk = true;
     }
-    s->l1_done = !g.rescale;
-    s->l1_now = !any_topk && g.rescale;
+    s->l1_done = !g.rescale || !g.base->f;
+    s->l1_now = !any_topk && !s->l1_done;
     return s;
 }
 
@@ -225,7 +225,7 @@ static bool sparsify(Exec *x, const Node *n, const GtaSetup *g, size_t i, float 
             gta_trim_magnitude(d, g->numel, g->row_len, g->per_row, density, scratch);
         } else if (st->topk_on[i]) {
             topk_apply(&st->topk[i], x->part, d, g->numel);
-        } else if (density < 1 && kept_count(density, (uint64_t)shape_numel(&x->out->shape)) == 0) {
+        } else if (!(density >= 1) && kept_count(density, (uint64_t)shape_numel(&x->out->shape)) == 0) {
             memset(d, 0, g->numel * sizeof *d);
         }
         return true;
@@ -248,7 +248,8 @@ static bool sparsify(Exec *x, const Node *n, const GtaSetup *g, size_t i, float 
 
 static Value gta_stream_scan(Exec *x, const Node *n, Value *args, void *state, int round) {
     GtaStream *s = state;
-    if (round < 0) return args[0];
+    /* A base that is not float passes through (exec_gta): nothing to add. */
+    if (round < 0 || !args[0].u.tensor->f) return args[0];
     GtaSetup g;
     if (!gta_setup(x, n, args, &g)) return val_error();
     float *d = arena_array_uninit(x->arena, g.numel ? g.numel : 1, sizeof *d);

@@ -169,7 +169,9 @@ static Value eval_node(Exec *x, const Node *n) {
             args[i] = exec_force(x, n->u.call.args[i]);
             if (args[i].kind == V_ERROR) return args[i];
         }
-        if (x->stats && x->stats_round >= 0 && n->u.call.bi->stream) return exec_stats_scan(x, n, args);
+        const BuiltinStream *st = n->u.call.bi->stream;
+        if (x->stats && x->stats_round >= 0 && st && (!st->applies || st->applies(n)))
+            return exec_stats_scan(x, n, args);
         return n->u.call.bi->exec(x, n, args);
     }
     case N_UNARY: {

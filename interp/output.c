@@ -70,6 +70,25 @@ static int combine(int a, int b) {
     return a == RW_STREAM || b == RW_STREAM ? RW_STREAM : RW_PLAIN;
 }
 
+/* Whether some tensor of a lazy argument of n has another shape than n's
+ * tensor of that name. */
+static bool crops(const Node *n) {
+    for (size_t i = 0; i < n->u.call.nargs; i++) {
+        Value a = n->u.call.args[i];
+        size_t k = a.kind == V_LIST ? a.u.list->n : 1;
+        for (size_t j = 0; j < k; j++) {
+            Value v = a.kind == V_LIST ? a.u.list->items[j] : a;
+            if (!val_is_lazy(v) || !v.u.node->set || !n->set) continue;
+            const TensorSet *in = v.u.node->set;
+            for (size_t t = 0; t < in->n; t++) {
+                const TensorInfo *mine = tset_find(n->set, in->items[t].name);
+                if (mine && !shape_equal(&mine->shape, &in->items[t].shape)) return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* memo[in_frame][node id] */
 static int classify(Value v, signed char *memo[2], bool in_frame) {
     if (v.kind == V_LIST) {
@@ -94,8 +113,12 @@ static int classify(Value v, signed char *memo[2], bool in_frame) {
         const Builtin *bi = n->u.call.bi;
         bool streams = bi->stream && (!bi->stream->applies || bi->stream->applies(n));
         r = bi->rowwise || streams ? RW_PLAIN : RW_NO;
+        /* A node that crops its arguments (embeddings of several vocabulary
+         * sizes) reads rows the output does not have: statistics beneath
+         * it would cover the wrong rows, as beneath a new frame. */
+        bool shifted = in_frame || bi->new_frame || crops(n);
         for (size_t i = 0; r != RW_NO && i < n->u.call.nargs; i++)
-            r = combine(r, classify(n->u.call.args[i], memo, in_frame || bi->new_frame));
+            r = combine(r, classify(n->u.call.args[i], memo, shifted));
         if (streams && r != RW_NO) r = r == RW_STREAM || in_frame ? RW_NO : RW_STREAM;
         break;
     }
@@ -209,7 +232,6 @@ typedef struct Job {
     uint64_t queued;           /* bytes in done[] */
     bool workers_done;
     pthread_cond_t ready;      /* done[next_write] arrived, or work ended */
-    pthread_cond_t space;      /* queued shrank, or work ended */
     struct { void *p; size_t cap; } pool[POOL_MAX];
     size_t n_pool, pool_bytes;
 } Job;
@@ -260,7 +282,7 @@ static void record_failure(Job *job, size_t item, SrcSpan at, const char *fmt, .
     }
     __atomic_store_n(&job->stop, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&job->ready);
-    pthread_cond_broadcast(&job->space);
+    pthread_cond_broadcast(&job->work);
     pthread_cond_broadcast(&job->mem_freed);
     pthread_mutex_unlock(&job->lock);
 }
@@ -305,12 +327,11 @@ static void item_out_free_locked(Job *job, ItemOut *o) {
     free(o);
 }
 
-/* Hands item k's bytes to the writer; waits while the writer is far
- * behind, unless k is the item it needs next. */
+/* Hands item k's bytes to the writer. It never waits: back-pressure is
+ * applied before work is claimed (claim), so a worker never holds computed
+ * bytes while the item the writer needs is left unclaimed. */
 static void item_out_push(Job *job, size_t k, ItemOut *o) {
     pthread_mutex_lock(&job->lock);
-    while (job->queued > QUEUE_BYTES && k != job->next_write && !__atomic_load_n(&job->stop, __ATOMIC_RELAXED))
-        pthread_cond_wait(&job->space, &job->lock);
     if (__atomic_load_n(&job->stop, __ATOMIC_RELAXED)) {
         item_out_free_locked(job, o);
     } else {
@@ -350,7 +371,7 @@ static void *writer(void *arg) {
         job->queued -= o->bytes;
         item_out_free_locked(job, o);
         job->next_write++;
-        pthread_cond_broadcast(&job->space);
+        pthread_cond_broadcast(&job->work);
         if (!ok) break;
     }
     pthread_mutex_unlock(&job->lock);
@@ -385,6 +406,7 @@ static void mem_release(Job *job, const Item *it, bool *held) {
 
 static void write_item(Job *job, const Item *it, Arena *arena, bool *held) {
     size_t k = it->index;
+    if (__atomic_load_n(&job->stop, __ATOMIC_RELAXED)) return;
     const Slot *first = &job->slots[job->group_start[it->group]];
     const Slot *end = &job->slots[job->group_start[it->group + 1]];
     const TensorInfo *info = first->info;
@@ -465,29 +487,52 @@ static void write_item(Job *job, const Item *it, Arena *arena, bool *held) {
     __atomic_fetch_add(&job->items_done, 1, __ATOMIC_RELAXED);
 }
 
-/* Takes the next task: a ready task of a streamed tensor first (it holds
- * that tensor's statistics in memory), else the next static item; waits
- * while tasks that may make more ready are running. */
+/* Whether a task brings the writer's next item closer: it is that item,
+ * or a range of the streamed tensor that holds it. */
+static bool writer_needs(const Job *job, const Item *it) {
+    if (it->index == job->next_write) return true;
+    const StreamGroup *sg = it->sg;
+    return sg && sg->first <= job->next_write && job->next_write < sg->first + sg->n_parts;
+}
+
+/* Sets stop and wakes every waiting thread; job->lock held. */
+static void stop_locked(Job *job) {
+    __atomic_store_n(&job->stop, 1, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&job->ready);
+    pthread_cond_broadcast(&job->work);
+    pthread_cond_broadcast(&job->mem_freed);
+}
+
+/* Takes the next task: a ready task of a streamed tensor first, lowest
+ * index first (it holds that tensor's statistics in memory), else the next
+ * static item. While the writer is more than QUEUE_BYTES behind, only
+ * tasks it needs next are taken; otherwise it waits, as it does while tasks
+ * that may make more ready are running. */
 static bool claim(Job *job, Item *it) {
     pthread_mutex_lock(&job->lock);
     for (;;) {
-        if (__atomic_load_n(&job->stop, __ATOMIC_RELAXED) || (job->cancel && *job->cancel)) break;
-        if (job->n_runnable) {
-            *it = job->runnable[--job->n_runnable];
-        } else if (job->next < job->n_items) {
-            *it = job->items[job->next++];
-        } else if (job->in_flight) {
-            pthread_cond_wait(&job->work, &job->lock);
-            continue;
-        } else {
-            break;
+        if (job->cancel && *job->cancel) stop_locked(job);
+        if (__atomic_load_n(&job->stop, __ATOMIC_RELAXED)) break;
+        const Item *cand = job->n_runnable ? &job->runnable[job->n_runnable - 1]
+                           : job->next < job->n_items ? &job->items[job->next] : NULL;
+        if (cand && (job->queued <= QUEUE_BYTES || writer_needs(job, cand))) {
+            *it = *cand;
+            if (job->n_runnable) job->n_runnable--;
+            else job->next++;
+            job->in_flight++;
+            pthread_mutex_unlock(&job->lock);
+            return true;
         }
-        job->in_flight++;
-        pthread_mutex_unlock(&job->lock);
-        return true;
+        if (!cand && !job->in_flight) break;
+        pthread_cond_wait(&job->work, &job->lock);
     }
     pthread_mutex_unlock(&job->lock);
     return false;
+}
+
+static int by_index_desc(const void *a, const void *b) {
+    size_t x = ((const Item *)a)->index, y = ((const Item *)b)->index;
+    return x < y ? 1 : x > y ? -1 : 0;
 }
 
 /* Queues one task per range of sg for its next stage (lowest range on top,
@@ -505,6 +550,8 @@ static bool push_stage(Job *job, StreamGroup *sg) {
         it.round = sg->round;
         job->runnable[job->n_runnable++] = it;
     }
+    /* Lowest index on top: the tensor the writer reaches first goes first. */
+    qsort(job->runnable, job->n_runnable, sizeof *job->runnable, by_index_desc);
     sg->pending = sg->n_parts;
     return true;
 }
@@ -1007,7 +1054,6 @@ int output_run(Plan *p, const OutputOptions *opt) {
     for (size_t s = 0; s < ns; s++) job.bytes_total += saves[s].bytes;
     pthread_mutex_init(&job.lock, NULL);
     pthread_cond_init(&job.ready, NULL);
-    pthread_cond_init(&job.space, NULL);
     pthread_cond_init(&job.work, NULL);
     pthread_cond_init(&job.mem_freed, NULL);
     job.mem_budget = opt->mem_bytes ? opt->mem_bytes : default_mem_budget();
@@ -1022,7 +1068,6 @@ int output_run(Plan *p, const OutputOptions *opt) {
     if (show) pthread_join(progress_thread, NULL);
     if (sampling) pthread_join(sampler_thread, NULL);
     pthread_cond_destroy(&job.ready);
-    pthread_cond_destroy(&job.space);
     pthread_cond_destroy(&job.work);
     pthread_cond_destroy(&job.mem_freed);
     pthread_mutex_destroy(&job.lock);

@@ -130,6 +130,14 @@ int topk_close(TopkStream *t) {
     if (t->oom) return -1;
     switch (t->phase) {
     case TOPK_HIST: {
+        /* Only non-finite entries (allowed with allow_nonfinite) lie above
+         * every bucket; if k of them or more do, those are what is kept. */
+        if (t->round_above >= t->k) {
+            t->cutoff = 0x7f800000u;
+            for (size_t p = 0; p < t->n_parts; p++) t->parts[p].n_eq = 0;
+            finish(t, 0);
+            return 1;
+        }
         /* The bucket holding the k-th largest, counting down from the top. */
         uint64_t cum = t->round_above;
         size_t nb = ((size_t)(t->hi - t->lo) >> t->shift) + 1, j = nb;
