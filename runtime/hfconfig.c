@@ -61,23 +61,30 @@ static bool set_key(cJSON *root, const char *key, cJSON *value) {
     return false;
 }
 
+/* Reads "<model_dir>/config.json"; *path is that file's name (freed by the
+ * caller on success). Returns as read_config. */
+static int read_model_config(const char *model_dir, char **path, char **text, size_t *len, ErrBuf *err) {
+    size_t dl = strlen(model_dir);
+    *path = malloc(dl + sizeof "/config.json");
+    if (!*path) return errbuf_set(err, "%s: out of memory", model_dir);
+    memcpy(*path, model_dir, dl);
+    memcpy(*path + dl, "/config.json", sizeof "/config.json");
+    int rc = read_config(*path, text, len, err);
+    if (rc != 0) {
+        free(*path);
+        *path = NULL;
+    }
+    return rc;
+}
+
 int hfconfig_rewrite(const char *model_dir, const char *torch_dtype, long n_layers, long vocab_size, char **out,
                      size_t *out_len, ErrBuf *err) {
     *out = NULL;
     *out_len = 0;
-    size_t dl = strlen(model_dir);
-    char *path = malloc(dl + sizeof "/config.json");
-    if (!path) return errbuf_set(err, "%s: out of memory", model_dir);
-    memcpy(path, model_dir, dl);
-    memcpy(path + dl, "/config.json", sizeof "/config.json");
-
-    char *text = NULL;
+    char *path = NULL, *text = NULL;
     size_t len = 0;
-    int rc = read_config(path, &text, &len, err);
-    if (rc != 0) {
-        free(path);
-        return rc;
-    }
+    int rc = read_model_config(model_dir, &path, &text, &len, err);
+    if (rc != 0) return rc;
     rc = -1;
     cJSON *root = cJSON_ParseWithLength(text, len);
     char *json = NULL;
@@ -127,17 +134,11 @@ done:
 
 int hfconfig_get_long(const char *model_dir, const char *key, long *out, const char **why, ErrBuf *err) {
     *why = "no such key";
-    size_t dl = strlen(model_dir);
-    char *path = malloc(dl + sizeof "/config.json");
-    if (!path) return errbuf_set(err, "%s: out of memory", model_dir);
-    memcpy(path, model_dir, dl);
-    memcpy(path + dl, "/config.json", sizeof "/config.json");
-    char *text = NULL;
+    char *path = NULL, *text = NULL;
     size_t len = 0;
-    int rc = read_config(path, &text, &len, err);
+    int rc = read_model_config(model_dir, &path, &text, &len, err);
     if (rc != 0) {
         if (rc == 1) *why = "no config.json";
-        free(path);
         return rc;
     }
     cJSON *root = cJSON_ParseWithLength(text, len);
