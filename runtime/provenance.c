@@ -34,7 +34,7 @@ char *prov_json(uint64_t recipe_hash, const ProvFile *inputs, size_t n_inputs, c
     cJSON *in = files_json(inputs, n_inputs, "path"), *out = files_json(shards, n_shards, "file");
     char *text = NULL;
     if (root && in && out && cJSON_AddStringToObject(root, "producer", "mergelang") &&
-        cJSON_AddStringToObject(root, "hash", "mergelang-hash64") && cJSON_AddStringToObject(root, "recipe_hash", hex)) {
+        cJSON_AddStringToObject(root, "hash", PROV_HASH_NAME) && cJSON_AddStringToObject(root, "recipe_hash", hex)) {
         cJSON_AddItemToObject(root, "inputs", in);
         cJSON_AddItemToObject(root, "shards", out);
         in = out = NULL;
@@ -81,6 +81,16 @@ int prov_verify(const char *dir, FILE *report, ErrBuf *err) {
     if (!cJSON_IsArray(shards)) {
         cJSON_Delete(root);
         return errbuf_set(err, "%s: not a provenance file (no \"shards\" list)", path);
+    }
+    /* Hashes from another version of the hash cannot be compared: say so
+     * rather than report every shard as changed. */
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(root, "hash");
+    if (cJSON_IsString(kind) && strcmp(kind->valuestring, PROV_HASH_NAME) != 0) {
+        int rc = errbuf_set(err, "%s: its hashes are '%s'; this mergelang computes '%s' and cannot check them "
+                                 "(re-run the merge to get a checkable folder)",
+                            path, kind->valuestring, PROV_HASH_NAME);
+        cJSON_Delete(root);
+        return rc;
     }
     int bad = 0;
     const cJSON *s;

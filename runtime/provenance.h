@@ -11,6 +11,10 @@
 
 #include "errbuf.h"
 
+/* The content hash provenance.json names (runtime/hash.h); -v2 since the
+ * 8-lane version: folders written before it cannot be verified by this one. */
+#define PROV_HASH_NAME "mergelang-hash64-v2"
+
 typedef struct ProvFile {
     const char *path;          /* as recorded: input paths as given, shard names */
     uint64_t bytes;
