@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../runtime/gta.h"
+#include "../runtime/hash.h"
 #include "../runtime/rng.h"
 #include "../runtime/topk_stream.h"
 #include "builtins_int.h"
@@ -150,6 +151,8 @@ static uint64_t kept_count(double density, uint64_t m) {
 
 typedef struct GtaStream {
     size_t k, n_parts;
+    ExecHints *hints;          /* cutoffs of earlier tensors, as first guesses */
+    uint64_t *hint_key;        /* per model */
     TopkStream *topk;          /* per model; used where topk_on[i] */
     bool *topk_on;
     bool l1_now;               /* this round sums L1 norms */
@@ -169,10 +172,23 @@ static void gta_stream_free(void *state) {
         if (s->topk_on[i]) topk_free(&s->topk[i]);
     free(s->topk);
     free(s->topk_on);
+    free(s->hint_key);
     free(s->l1_parts);
     free(s->l1_before);
     free(s->l1_after);
     free(s);
+}
+
+/* A hint's key: the node, the model, the tensor's name with its block
+ * number left out, and the fraction kept (to within a few percent). */
+static uint64_t hint_key(const Node *n, size_t i, const char *name, uint64_t keep) {
+    char kind[512];
+    size_t k = 0;
+    for (const char *c = name; *c && k + 1 < sizeof kind; c++)
+        if (*c < '0' || *c > '9') kind[k++] = *c;
+    kind[k] = '\0';
+    uint64_t h = hash64(kind, k);
+    return h ^ ((uint64_t)n->id * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)i << 48) ^ (uint64_t)(63 - __builtin_clzll(keep | 1));
 }
 
 /* Which statistics this tensor needs: a top-k cutoff for each model whose
@@ -185,12 +201,14 @@ static void *gta_stream_open(Exec *x, const Node *n, Value *args, size_t n_parts
     if (!s) return NULL;
     s->k = g.k;
     s->n_parts = n_parts;
+    s->hints = exec_stats_hints(x);
     s->topk = calloc(g.k, sizeof *s->topk);
     s->topk_on = calloc(g.k, sizeof *s->topk_on);
     s->l1_parts = calloc(n_parts * g.k * 2, sizeof *s->l1_parts);
     s->l1_before = calloc(g.k, sizeof *s->l1_before);
     s->l1_after = calloc(g.k, sizeof *s->l1_after);
-    if (!s->topk || !s->topk_on || !s->l1_parts || !s->l1_before || !s->l1_after) {
+    s->hint_key = calloc(g.k, sizeof *s->hint_key);
+    if (!s->topk || !s->topk_on || !s->l1_parts || !s->l1_before || !s->l1_after || !s->hint_key) {
         gta_stream_free(s);
         return NULL;
     }
@@ -205,6 +223,20 @@ static void *gta_stream_open(Exec *x, const Node *n, Value *args, size_t n_parts
             return NULL;
         }
         s->topk_on[i] = any_topk = true;
+        /* The same node's cutoff for the same model on a tensor of the same
+         * kind (another layer's) is usually within a few percent: collect
+         * around it first. A miss costs a round, never a different result. */
+        s->hint_key[i] = hint_key(n, i, x->out->name, keep);
+        uint32_t guess;
+        if (s->hints && exec_hints_get(s->hints, s->hint_key[i], &guess)) {
+            float v;
+            memcpy(&v, &guess, sizeof v);
+            float lo = v * 0.95f, hi = v * 1.05f;
+            uint32_t blo, bhi;
+            memcpy(&blo, &lo, sizeof blo);
+            memcpy(&bhi, &hi, sizeof bhi);
+            topk_guess(&s->topk[i], blo, bhi);
+        }
     }
     s->l1_done = !g.rescale || !g.base->f;
     s->l1_now = !any_topk && !s->l1_done;
@@ -296,6 +328,7 @@ static int gta_stream_close(void *state, int round, char *msg, size_t msg_len) {
             snprintf(msg, msg_len, "out of memory finding the top-k cutoff");
             return -1;
         }
+        if (r == 1) exec_hints_put(s->hints, s->hint_key[i], s->topk[i].cutoff);
         all = all && r == 1;
     }
     if (!all) return 0;

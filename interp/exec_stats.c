@@ -18,14 +18,68 @@ typedef struct NodeStats {
     bool complete;
 } NodeStats;
 
+struct ExecHints {
+    pthread_mutex_t lock;
+    struct { uint64_t key; uint32_t value; } *items;
+    size_t n, cap;
+};
+
+ExecHints *exec_hints_new(void) {
+    ExecHints *h = calloc(1, sizeof *h);
+    if (h) pthread_mutex_init(&h->lock, NULL);
+    return h;
+}
+
+void exec_hints_free(ExecHints *h) {
+    if (!h) return;
+    pthread_mutex_destroy(&h->lock);
+    free(h->items);
+    free(h);
+}
+
+bool exec_hints_get(ExecHints *h, uint64_t key, uint32_t *value) {
+    bool found = false;
+    if (!h) return false;
+    pthread_mutex_lock(&h->lock);
+    for (size_t i = 0; i < h->n && !found; i++)
+        if (h->items[i].key == key) {
+            *value = h->items[i].value;
+            found = true;
+        }
+    pthread_mutex_unlock(&h->lock);
+    return found;
+}
+
+void exec_hints_put(ExecHints *h, uint64_t key, uint32_t value) {
+    if (!h) return;
+    pthread_mutex_lock(&h->lock);
+    size_t i = 0;
+    while (i < h->n && h->items[i].key != key) i++;
+    if (i == h->n && h->n == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 16;
+        void *m = realloc(h->items, cap * sizeof *h->items);
+        if (m) {
+            h->items = m;
+            h->cap = cap;
+        }
+    }
+    if (i < h->cap) {
+        h->items[i].key = key;
+        h->items[i].value = value;
+        if (i == h->n) h->n++;
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
 struct ExecStats {
     pthread_mutex_t lock;
+    ExecHints *hints;
     size_t n_parts;
     int n_nodes;
     NodeStats *nodes;          /* by node id */
 };
 
-ExecStats *exec_stats_new(int n_nodes, size_t n_parts) {
+ExecStats *exec_stats_new(int n_nodes, size_t n_parts, ExecHints *hints) {
     ExecStats *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->nodes = calloc(n_nodes > 0 ? (size_t)n_nodes : 1, sizeof *s->nodes);
@@ -36,6 +90,7 @@ ExecStats *exec_stats_new(int n_nodes, size_t n_parts) {
     pthread_mutex_init(&s->lock, NULL);
     s->n_parts = n_parts;
     s->n_nodes = n_nodes;
+    s->hints = hints;
     return s;
 }
 
@@ -49,6 +104,8 @@ void exec_stats_free(ExecStats *s) {
 }
 
 size_t exec_stats_parts(const ExecStats *s) { return s->n_parts; }
+
+ExecHints *exec_stats_hints(const Exec *x) { return x->stats ? x->stats->hints : NULL; }
 
 Value exec_stats_scan(Exec *x, const Node *n, Value *args) {
     const BuiltinStream *st = n->u.call.bi->stream;

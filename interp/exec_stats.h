@@ -5,11 +5,24 @@
 #ifndef MERGELANG_EXEC_STATS_H
 #define MERGELANG_EXEC_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "exec.h"
 
-ExecStats *exec_stats_new(int n_nodes, size_t n_parts);
+/* Values one tensor's statistics leave for similar tensors of the same run
+ * (a top-k cutoff as the first guess for the next layer's), under keys the
+ * built-in chooses. A hint may only save work: results never depend on it. */
+typedef struct ExecHints ExecHints;
+ExecHints *exec_hints_new(void);
+void exec_hints_free(ExecHints *h);
+bool exec_hints_get(ExecHints *h, uint64_t key, uint32_t *value);
+void exec_hints_put(ExecHints *h, uint64_t key, uint32_t value);
+
+/* hints: shared by every tensor of the run (may be NULL). */
+ExecStats *exec_stats_new(int n_nodes, size_t n_parts, ExecHints *hints);
+ExecHints *exec_stats_hints(const Exec *x);
 void exec_stats_free(ExecStats *s);
 size_t exec_stats_parts(const ExecStats *s);
 /* A statistics pass reaching streaming node n: scans row range x->part

@@ -208,6 +208,7 @@ typedef struct Job {
     size_t n_items;
     size_t next;               /* next static item to claim */
     StreamGroup *groups;       /* streamed tensors */
+    ExecHints *hints;          /* shared by the streamed tensors */
     size_t n_stream;
     Item *runnable;            /* tasks of streamed tensors ready to run, a stack */
     size_t n_runnable, cap_runnable;
@@ -618,7 +619,8 @@ static int make_items(Job *job) {
     size_t cap = job->n_groups + 16, n = 0;
     Item *items = malloc(cap * sizeof *items);
     job->groups = calloc(job->n_groups + 1, sizeof *job->groups);
-    if (!items || !job->groups) {
+    job->hints = exec_hints_new();
+    if (!items || !job->groups || !job->hints) {
         free(items);
         return -1;
     }
@@ -647,7 +649,7 @@ static int make_items(Job *job) {
             sg = &job->groups[job->n_stream++];
             sg->first = n;
             sg->n_parts = (size_t)((rows + step - 1) / step);
-            sg->stats = exec_stats_new(job->plan->n_nodes, sg->n_parts);
+            sg->stats = exec_stats_new(job->plan->n_nodes, sg->n_parts, job->hints);
             sg->pending = sg->n_parts;
             if (!sg->stats) {
                 free(items);
@@ -1123,5 +1125,6 @@ done:
     free(job.runnable);
     for (size_t g = 0; job.groups && g < job.n_stream; g++) exec_stats_free(job.groups[g].stats);
     free(job.groups);
+    exec_hints_free(job.hints);
     return rc;
 }

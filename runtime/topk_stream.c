@@ -35,6 +35,14 @@ int topk_init(TopkStream *t, uint64_t k, size_t n_parts) {
     return 0;
 }
 
+void topk_guess(TopkStream *t, uint32_t lo, uint32_t hi) {
+    if (lo > hi || hi > 0x7f7fffffu) return;
+    t->lo = lo;
+    t->hi = hi;
+    t->phase = TOPK_COLLECT;
+    t->guessed = true;
+}
+
 void topk_free(TopkStream *t) {
     if (t->parts)
         for (size_t p = 0; p < t->n_parts; p++) free(t->parts[p].band);
@@ -78,12 +86,33 @@ static void scan_hist(TopkStream *t, const float *d, size_t m, uint32_t *local) 
  * moves only for those in the band (the band may hold a large share of the
  * entries, which a branch would mispredict); then the list is kept. */
 static void scan_collect(TopkStream *t, TopkPart *part, const float *d, size_t m, uint32_t *scratch) {
-    uint32_t lo = t->lo, width = t->hi - t->lo;
+    uint32_t lo = t->lo, hi = t->hi, width = t->hi - t->lo;
     size_t k = 0;
-    for (size_t j = 0; j < m; j++) {
-        uint32_t b = mag_bits(d[j]);
-        scratch[k] = b;
-        k += b - lo <= width;
+    if (t->guessed) {
+        /* Also count what lies above the band; keep no more than a fair
+         * share of TOPK_COLLECT_MAX (a wrong guess then falls back). */
+        uint64_t above = 0;
+        for (size_t j = 0; j < m; j++) {
+            uint32_t b = mag_bits(d[j]);
+            scratch[k] = b;
+            k += b - lo <= width;
+            above += b > hi;
+        }
+        part->above = above;
+        if (part->overflow || part->n_band + k > 4 * TOPK_COLLECT_MAX / (t->n_parts ? t->n_parts : 1) + m) {
+            part->overflow = true;
+            part->n_band += k;     /* counted, not kept */
+            return;
+        }
+    } else {
+        /* Branch-free: every entry is stored at the end of the list and the
+         * end moves only for those in the band (the band may hold a large
+         * share of the entries, which a branch would mispredict). */
+        for (size_t j = 0; j < m; j++) {
+            uint32_t b = mag_bits(d[j]);
+            scratch[k] = b;
+            k += b - lo <= width;
+        }
     }
     if (k == 0) return;
     uint32_t *band = realloc(part->band, (part->n_band + k) * sizeof *band);
@@ -126,6 +155,48 @@ static void finish(TopkStream *t, uint64_t keep_eq) {
     t->phase = TOPK_DONE;
 }
 
+/* The exact cutoff from the collected band (radix selection over the
+ * collected values: their high bits, then the low bits inside the chosen
+ * high bucket, at most TOPK_BAND counters each). */
+static int close_collect(TopkStream *t) {
+    uint64_t rank = t->k - t->above;
+    int low_bits = 0;
+    while (((uint64_t)(t->hi - t->lo) >> low_bits) >= TOPK_BAND) low_bits++;
+    uint32_t low_mask = (uint32_t)(((uint64_t)1 << low_bits) - 1);
+    uint64_t *count = t->hist;
+    for (size_t p = 0; p < t->n_parts; p++)
+        for (size_t j = 0; j < t->parts[p].n_band; j++) count[(t->parts[p].band[j] - t->lo) >> low_bits]++;
+    uint64_t cum = 0;
+    size_t hb = (size_t)((uint64_t)(t->hi - t->lo) >> low_bits) + 1;
+    while (hb-- > 0) {
+        if (cum + count[hb] >= rank) break;
+        cum += count[hb];
+    }
+    memset(count, 0, TOPK_BAND * sizeof *count);
+    size_t lb = 0;
+    if (low_bits > 0) {
+        for (size_t p = 0; p < t->n_parts; p++)
+            for (size_t j = 0; j < t->parts[p].n_band; j++) {
+                uint32_t v = t->parts[p].band[j] - t->lo;
+                if ((v >> low_bits) == hb) count[v & low_mask]++;
+            }
+        lb = (size_t)low_mask + 1;
+        while (lb-- > 0) {
+            if (cum + count[lb] >= rank) break;
+            cum += count[lb];
+        }
+        memset(count, 0, TOPK_BAND * sizeof *count);
+    }
+    t->cutoff = t->lo + (uint32_t)(((uint64_t)hb << low_bits) | lb);
+    for (size_t p = 0; p < t->n_parts; p++) {
+        uint64_t eq = 0;
+        for (size_t j = 0; j < t->parts[p].n_band; j++) eq += t->parts[p].band[j] == t->cutoff;
+        t->parts[p].n_eq = eq;
+    }
+    finish(t, rank - cum);
+    return 1;
+}
+
 int topk_close(TopkStream *t) {
     if (t->oom) return -1;
     switch (t->phase) {
@@ -163,47 +234,40 @@ int topk_close(TopkStream *t) {
         }
         return 0;
     }
-    case TOPK_COLLECT: {
-        /* Radix selection over the collected values: their high bits, then
-         * the low bits inside the chosen high bucket (at most TOPK_BAND
-         * counters each). */
-        uint64_t rank = t->k - t->above;
-        int low_bits = 0;
-        while (((uint64_t)(t->hi - t->lo) >> low_bits) >= TOPK_BAND) low_bits++;
-        uint32_t low_mask = (uint32_t)(((uint64_t)1 << low_bits) - 1);
-        uint64_t *count = t->hist;
-        for (size_t p = 0; p < t->n_parts; p++)
-            for (size_t j = 0; j < t->parts[p].n_band; j++) count[(t->parts[p].band[j] - t->lo) >> low_bits]++;
-        uint64_t cum = 0;
-        size_t hb = (size_t)((uint64_t)(t->hi - t->lo) >> low_bits) + 1;
-        while (hb-- > 0) {
-            if (cum + count[hb] >= rank) break;
-            cum += count[hb];
-        }
-        memset(count, 0, TOPK_BAND * sizeof *count);
-        size_t lb = 0;
-        if (low_bits > 0) {
-            for (size_t p = 0; p < t->n_parts; p++)
-                for (size_t j = 0; j < t->parts[p].n_band; j++) {
-                    uint32_t v = t->parts[p].band[j] - t->lo;
-                    if ((v >> low_bits) == hb) count[v & low_mask]++;
-                }
-            lb = (size_t)low_mask + 1;
-            while (lb-- > 0) {
-                if (cum + count[lb] >= rank) break;
-                cum += count[lb];
+    case TOPK_COLLECT:
+        if (t->guessed) {
+            t->guessed = false;
+            uint64_t above = 0, in_band = 0;
+            bool overflow = false;
+            for (size_t p = 0; p < t->n_parts; p++) {
+                above += t->parts[p].above;
+                in_band += t->parts[p].n_band;
+                overflow = overflow || t->parts[p].overflow;
             }
-            memset(count, 0, TOPK_BAND * sizeof *count);
+            if (above < t->k && t->k <= above + in_band && !overflow) {
+                t->above = above;
+            } else {
+                /* Missed (or too full): histogram rounds over the side of
+                 * the band that holds the cutoff, or the band itself. */
+                if (t->k <= above) {
+                    t->lo = t->hi + 1;
+                    t->hi = 0x7f7fffffu;
+                } else if (t->k > above + in_band) {
+                    t->hi = t->lo ? t->lo - 1 : 0;
+                    t->lo = 0;
+                }
+                for (size_t p = 0; p < t->n_parts; p++) {
+                    free(t->parts[p].band);
+                    t->parts[p].band = NULL;
+                    t->parts[p].n_band = t->parts[p].cap_band = 0;
+                    t->parts[p].overflow = false;
+                }
+                t->shift = shift_for(t->lo, t->hi);
+                t->phase = TOPK_HIST;
+                return 0;
+            }
         }
-        t->cutoff = t->lo + (uint32_t)(((uint64_t)hb << low_bits) | lb);
-        for (size_t p = 0; p < t->n_parts; p++) {
-            uint64_t eq = 0;
-            for (size_t j = 0; j < t->parts[p].n_band; j++) eq += t->parts[p].band[j] == t->cutoff;
-            t->parts[p].n_eq = eq;
-        }
-        finish(t, rank - cum);
-        return 1;
-    }
+        return close_collect(t);
     case TOPK_COUNT: finish(t, t->k - t->above); return 1;
     case TOPK_DONE: return 1;
     }

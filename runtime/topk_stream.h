@@ -32,6 +32,8 @@ typedef enum TopkPhase { TOPK_HIST, TOPK_COLLECT, TOPK_COUNT, TOPK_DONE } TopkPh
 typedef struct TopkPart {
     uint32_t *band;            /* COLLECT: magnitude bits inside the band, by index */
     size_t n_band, cap_band;
+    uint64_t above;            /* a guessed band's round: entries above it */
+    bool overflow;             /* a guessed band's round: too many to keep */
     uint64_t n_eq;             /* entries equal to the cutoff */
     uint64_t keep_eq;          /* DONE: how many of those it keeps */
 } TopkPart;
@@ -45,6 +47,7 @@ typedef struct TopkStream {
     uint64_t round_above;      /* being counted this round */
     uint64_t *hist;            /* TOPK_BAND counters */
     uint32_t cutoff;           /* once known */
+    bool guessed;              /* COLLECT on a guessed band: `above` unknown yet */
     size_t n_parts;
     TopkPart *parts;
     bool oom;
@@ -53,6 +56,11 @@ typedef struct TopkStream {
 
 /* -1 when out of memory. */
 int topk_init(TopkStream *t, uint64_t k, size_t n_parts);
+/* Starts with a collecting round on the band [lo, hi] (magnitude bits), a
+ * guess (from a similar tensor): when the cutoff lies inside it, one pass
+ * finds it; when not, histogram rounds follow as without a guess. The
+ * result is the same either way. */
+void topk_guess(TopkStream *t, uint32_t lo, uint32_t hi);
 void topk_free(TopkStream *t);
 /* Adds part p (m entries) for the current phase. scratch: at least
  * TOPK_SCRATCH and m uint32. */

@@ -19,10 +19,16 @@ static double urand(void) {
 
 /* Streams d (n entries) in parts of at most `part` entries and checks the
  * kept set against the whole-tensor trim. Returns the rounds it took. */
-static int check_stream(const float *d, size_t n, uint64_t k, size_t part) {
+static int check_stream_guess(const float *d, size_t n, uint64_t k, size_t part, float glo, float ghi) {
     size_t n_parts = (n + part - 1) / part;
     TopkStream t;
     CHECK(topk_init(&t, k, n_parts) == 0);
+    if (glo >= 0) {
+        uint32_t lo, hi;
+        memcpy(&lo, &glo, sizeof lo);
+        memcpy(&hi, &ghi, sizeof hi);
+        topk_guess(&t, lo, hi);
+    }
     uint32_t *scratch = malloc((part > TOPK_SCRATCH ? part : TOPK_SCRATCH) * sizeof *scratch);
     int rounds = 0, r = 0;
     while (r == 0 && rounds < 12) {
@@ -49,6 +55,10 @@ static int check_stream(const float *d, size_t n, uint64_t k, size_t part) {
     free(scratch);
     topk_free(&t);
     return rounds;
+}
+
+static int check_stream(const float *d, size_t n, uint64_t k, size_t part) {
+    return check_stream_guess(d, n, k, part, -1, -1);
 }
 
 static void test_random_data_any_split(void) {
@@ -95,10 +105,28 @@ static void test_big_bucket_takes_another_round(void) {
     free(d);
 }
 
+/* A guessed band: a hit takes one round; a band above or below the cutoff,
+ * or one too full to keep, falls back to histograms; all keep the same. */
+static void test_guessed_band(void) {
+    size_t n = 30000;
+    float *d = malloc(n * sizeof *d);
+    for (size_t j = 0; j < n; j++) d[j] = (float)((urand() - 0.5) * 2.0);   /* |d| uniform in [0, 1) */
+    uint64_t k = 9000;   /* cutoff near 0.7 */
+    CHECK(check_stream_guess(d, n, k, 1000, 0.65f, 0.75f) == 1);
+    CHECK(check_stream_guess(d, n, k, 1000, 0.8f, 0.9f) >= 2);
+    CHECK(check_stream_guess(d, n, k, 1000, 0.1f, 0.2f) >= 2);
+    CHECK(check_stream_guess(d, n, k, 7, 0.0f, 1.0f) >= 1);
+    for (size_t j = 0; j < n; j++) d[j] = j % 3 ? 0.25f : -0.25f;
+    check_stream_guess(d, n, 1234, 500, 0.25f, 0.25f);
+    check_stream_guess(d, n, 1234, 500, 0.3f, 0.4f);
+    free(d);
+}
+
 int main(void) {
     RUN_TEST(test_random_data_any_split);
     RUN_TEST(test_ties_shared_by_index);
     RUN_TEST(test_all_equal_counts_instead_of_collecting);
     RUN_TEST(test_big_bucket_takes_another_round);
+    RUN_TEST(test_guessed_band);
     return CHECK_DONE();
 }
