@@ -426,8 +426,11 @@ static void write_item(Job *job, const Item *it, Arena *arena, bool *held) {
         x.part = it->part;
     }
     if (it->round >= 0) {
-        /* A statistics pass: streaming nodes scan this range; nothing is written. */
-        for (const Slot *s = first; s < end && !x.failed; s++) exec_force(&x, job->saves[s->save].req->model);
+        /* A statistics pass: streaming nodes scan this range; nothing is
+         * written. Saves of this tensor without streaming nodes have
+         * nothing to scan (they are computed in the last pass only). */
+        for (const Slot *s = first; s < end && !x.failed; s++)
+            if (job->saves[s->save].rowwise == RW_STREAM) exec_force(&x, job->saves[s->save].req->model);
         if (x.failed)
             record_failure(job, k, x.fail_at.file ? x.fail_at : job->saves[first->save].req->span, "tensor '%s': %s",
                            info->name, x.fail_msg);
