@@ -140,13 +140,6 @@ static bool task_vector(Exec *x, const Node *n, const GtaSetup *g, Value *args, 
     return true;
 }
 
-/* floor(density * m) entries kept by a top-k over m entries. */
-static uint64_t kept_count(double density, uint64_t m) {
-    if (!(density > 0)) return 0;
-    double k = floor(density * (double)m);
-    return k >= (double)m ? m : (uint64_t)k;
-}
-
 /* ---- streaming ----------------------------------------------------------------- */
 
 typedef struct GtaStream {
@@ -216,7 +209,7 @@ static void *gta_stream_open(Exec *x, const Node *n, Value *args, size_t n_parts
     bool any_topk = false;
     for (size_t i = 0; i < g.k && g.base->f; i++) {
         if (g.m->sparsify != SPARSIFY_MAGNITUDE || g.per_row || g.density[i] >= 1) continue;
-        uint64_t keep = kept_count(g.density[i], total);
+        uint64_t keep = (uint64_t)gta_kept_count(g.density[i], (size_t)total);
         if (keep == 0 || keep >= total) continue;
         if (topk_init(&s->topk[i], keep, n_parts) != 0) {
             gta_stream_free(s);
@@ -257,7 +250,7 @@ static bool sparsify(Exec *x, const Node *n, const GtaSetup *g, size_t i, float 
             gta_trim_magnitude(d, g->numel, g->row_len, g->per_row, density, scratch);
         } else if (st->topk_on[i]) {
             topk_apply(&st->topk[i], x->part, d, g->numel);
-        } else if (!(density >= 1) && kept_count(density, (uint64_t)shape_numel(&x->out->shape)) == 0) {
+        } else if (!(density >= 1) && gta_kept_count(density, (size_t)shape_numel(&x->out->shape)) == 0) {
             memset(d, 0, g->numel * sizeof *d);
         }
         return true;

@@ -100,20 +100,6 @@ static void put(Buf *b, const char *s, size_t len) {
 
 /* ---- token classes --------------------------------------------------------------- */
 
-/* A token after which a line break does not end the statement (as the
- * syntax driver decides). */
-static bool continues(int code) {
-    switch (code) {
-    case T_ASSIGN: case T_COMMA: case T_LPAREN: case T_LBRACKET:
-    case T_PLUS: case T_MINUS: case T_STAR: case T_SLASH:
-    case T_EQ: case T_NE: case T_LT: case T_LE: case T_GT: case T_GE: case T_MATCH:
-    case T_AND: case T_OR: case T_NOT: case T_IF: case T_THEN: case T_ELSE:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* A token that can end an operand: a '(' or '[' after it is a call or an
  * index, and a '-' after it is binary. */
 static bool ends_operand(int code) {
@@ -279,7 +265,7 @@ static void format_tokens(Fmt *f) {
         const Tok *t = &f->toks[k];
         bool brk = k > i || t->code == 0;
         bool stmt_end = f->prev == 0 || t->code == 0 ||
-                        (brk && f->depth == 0 && !continues(f->prev) &&
+                        (brk && f->depth == 0 && !syn_token_continues(f->prev) &&
                          (semi || (t->code != T_THEN && t->code != T_ELSE)));
         int comment_indent = stmt_end ? 0 : indent_for(f, t->code, true);
 

@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "../runtime/hfnames.h"
 #include "../runtime/kernels.h"
@@ -71,14 +70,6 @@ Shape exec_shape(const Exec *x, const Shape *full) {
     return s;
 }
 
-/* Tells the kernel the input pages just decoded are no longer needed by
- * this process (they stay in the page cache), so resident memory does not
- * grow with the size of the inputs. */
-static void release_pages(const uint8_t *p, size_t len) {
-    uintptr_t page = 4096, b = ((uintptr_t)p + page - 1) & ~(page - 1), e = ((uintptr_t)p + len) & ~(page - 1);
-    if (e > b) madvise((void *)b, e - b, MADV_DONTNEED);
-}
-
 static Value eval_source(Exec *x, const Node *n) {
     if (x->no_data) return exec_fail(x, n->span, "needs tensor data");
     const CkptTensor *ct = ckpt_find(n->u.source.ckpt, x->out->name);
@@ -115,8 +106,7 @@ static Value eval_source(Exec *x, const Node *n) {
                              errno ? strerror(errno) : "unexpected end of file");
         if (ct->dtype != DT_F32) dtype_decode_f32(ct->dtype, raw, t->f, (size_t)t->numel);
     } else {
-        dtype_decode_f32(ct->dtype, data, t->f, (size_t)t->numel);
-        if (ct->file->mapped) release_pages(data, nbytes);
+        dtype_decode_f32(ct->dtype, data, t->f, (size_t)t->numel);   /* a checkpoint in memory */
     }
     /* A NaN or infinity in a checkpoint means a broken input; merging it
      * would spread it silently through every method. */

@@ -103,8 +103,6 @@ void exec_stats_free(ExecStats *s) {
     free(s);
 }
 
-size_t exec_stats_parts(const ExecStats *s) { return s->n_parts; }
-
 ExecHints *exec_stats_hints(const Exec *x) { return x->stats ? x->stats->hints : NULL; }
 
 Value exec_stats_scan(Exec *x, const Node *n, Value *args) {

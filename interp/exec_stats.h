@@ -24,7 +24,6 @@ void exec_hints_put(ExecHints *h, uint64_t key, uint32_t value);
 ExecStats *exec_stats_new(int n_nodes, size_t n_parts, ExecHints *hints);
 ExecHints *exec_stats_hints(const Exec *x);
 void exec_stats_free(ExecStats *s);
-size_t exec_stats_parts(const ExecStats *s);
 /* A statistics pass reaching streaming node n: scans row range x->part
  * into the node's state (created on first use) unless it is complete, and
  * returns the built-in's stand-in value. */

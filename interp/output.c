@@ -128,6 +128,15 @@ static int classify(Value v, signed char *memo[2], bool in_frame) {
     return r;
 }
 
+bool output_rowwise(const Plan *p, Value v) {
+    signed char *memo = calloc(2 * ((size_t)p->n_nodes + 1), 1);
+    if (!memo) return false;
+    signed char *memos[2] = { memo, memo + p->n_nodes + 1 };
+    bool r = classify(v, memos, false) == RW_PLAIN;
+    free(memo);
+    return r;
+}
+
 typedef struct SaveOut {
     const SaveRequest *req;
     const TensorSet *set;

@@ -28,6 +28,12 @@ typedef struct OutputOptions {
     uint64_t mem_bytes;
 } OutputOptions;
 
+/* Whether v's graph can be computed in row ranges as it is: each entry from
+ * the same entries of its inputs, no whole-tensor statistics (the rule
+ * output_run splits big tensors by; streamed graphs need their statistics
+ * passes first and answer false). */
+bool output_rowwise(const Plan *p, Value v);
+
 /* Returns 0 when every save was written; otherwise reports the failure
  * (located at the expression that failed, naming the tensor), commits no
  * output when computing failed, and returns -1. */

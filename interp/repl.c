@@ -244,13 +244,8 @@ static void input_name(const Repl *r, unsigned long line, char *buf, size_t n) {
     snprintf(buf, n, "<%s:%lu>", r->interactive ? "repl" : "stdin", line);
 }
 
-/* Runs the collected input, timing it when asked. */
-static void submit(Repl *r, Pending *p) {
-    char name[48];
-    input_name(r, p->first_line, name, sizeof name);
-    double t0 = now_seconds();
-    run_input(r, name, p->text, p->len);
-    p->len = 0;
+/* After an input or a command: report an interrupt, then the time taken. */
+static void finish_input(Repl *r, double t0) {
     fflush(r->out);
     if (repl_interrupted) {
         fprintf(stderr, "interrupted\n");
@@ -258,6 +253,16 @@ static void submit(Repl *r, Pending *p) {
     }
     if (r->timing) fprintf(r->out, "time: %.3f s\n", now_seconds() - t0);
     fflush(r->out);
+}
+
+/* Runs the collected input, timing it when asked. */
+static void submit(Repl *r, Pending *p) {
+    char name[48];
+    input_name(r, p->first_line, name, sizeof name);
+    double t0 = now_seconds();
+    run_input(r, name, p->text, p->len);
+    p->len = 0;
+    finish_input(r, t0);
 }
 
 static bool is_blank(const char *s, size_t n) {
@@ -286,13 +291,7 @@ static void feed_line(Repl *r, Pending *p, const char *line, size_t n) {
             fflush(r->out);
             repl_command(r, name, cmd);
             free(cmd);
-            fflush(r->out);
-            if (repl_interrupted) {
-                fprintf(stderr, "interrupted\n");
-                repl_interrupted = 0;
-            }
-            if (r->timing) fprintf(r->out, "time: %.3f s\n", now_seconds() - t0);
-            fflush(r->out);
+            finish_input(r, t0);
             return;
         }
         p->first_line = r->line_no;

@@ -38,9 +38,7 @@
 
 /* ---- token classes ------------------------------------------------------------ */
 
-/* A token that cannot end a statement: a newline after it is no statement
- * end, so an expression may continue on the next line. */
-static bool continues(int code) {
+bool syn_token_continues(int code) {
     switch (code) {
     case T_ASSIGN: case T_COMMA: case T_LPAREN: case T_LBRACKET:
     case T_PLUS: case T_MINUS: case T_STAR: case T_SLASH:
@@ -499,7 +497,7 @@ static Ast *run(Driver *d) {
                 pending_semi |= semi && pending;
                 continue;
             }
-            if (d->depth > 0 || continues(d->prev)) {
+            if (d->depth > 0 || syn_token_continues(d->prev)) {
                 /* A line break here is layout; a ';' is a mistake the parser
                  * reports ("expected an expression, found ';'"). */
                 if (semi && !feed(d, T_NEWLINE, t)) return NULL;
@@ -589,7 +587,7 @@ bool syn_incomplete(const char *text, size_t len) {
         /* A ';' ends a statement for sure; a line break may not. */
         if (code != T_NEWLINE || src->text[t.start] == ';') last = code;
     }
-    more = depth > 0 || continues(last);
+    more = depth > 0 || syn_token_continues(last);
 done:
     src_free(src);
     return more;

@@ -18,5 +18,8 @@ Ast *syn_parse(const SrcFile *src, Arena *arena, Diag *diag);
  * string, or right after a token that cannot end a statement ('=', an
  * operator, ',', 'if', 'then', 'else', ...), so more lines are needed. */
 bool syn_incomplete(const char *text, size_t len);
+/* A token that cannot end a statement (an operator, '(', ',', then, ...): a
+ * line break after it does not end the statement. */
+bool syn_token_continues(int code);
 
 #endif

@@ -133,8 +133,7 @@ static size_t keep_top_k(float *d, size_t m, size_t k, float *scratch) {
     return k;
 }
 
-/* floor(density * m) in double, 0 for density <= 0. */
-static size_t count_of(double density, size_t m) {
+size_t gta_kept_count(double density, size_t m) {
     if (!(density > 0)) return 0;
     double k = floor(density * (double)m);
     return k >= (double)m ? m : (size_t)k;
@@ -143,10 +142,10 @@ static size_t count_of(double density, size_t m) {
 size_t gta_trim_magnitude(float *d, size_t n, size_t row_len, bool per_row, double density,
                           float *scratch) {
     if (density >= 1) return n;
-    if (!per_row) return keep_top_k(d, n, count_of(density, n), scratch);
+    if (!per_row) return keep_top_k(d, n, gta_kept_count(density, n), scratch);
     if (n == 0) return 0;
     assert(row_len > 0 && n % row_len == 0);
-    size_t kept = 0, k = count_of(density, row_len);
+    size_t kept = 0, k = gta_kept_count(density, row_len);
     for (size_t off = 0; off < n; off += row_len) kept += keep_top_k(d + off, row_len, k, scratch);
     return kept;
 }

@@ -16,6 +16,10 @@
 /* Sum of |d[j]| in float64. */
 double gta_l1(const float *d, size_t n);
 
+/* How many entries a top-k trim of m entries keeps: floor(density * m) in
+ * double, 0 for density <= 0 (or NaN), m at most. */
+size_t gta_kept_count(double density, size_t m);
+
 /* TIES trim: keeps the k = floor(density * m) entries of largest |d| and
  * zeroes the rest, where m = n (per_row false: over the whole tensor, as
  * mergekit) or m = row_len for each row separately (per_row true). Ties at

@@ -123,7 +123,6 @@ static void scan_collect(TopkStream *t, TopkPart *part, const float *d, size_t m
     memcpy(band + part->n_band, scratch, k * sizeof *band);
     part->band = band;
     part->n_band += k;
-    part->cap_band = part->n_band;
 }
 
 void topk_scan(TopkStream *t, size_t p, const float *d, size_t m, uint32_t *scratch) {
@@ -150,7 +149,7 @@ static void finish(TopkStream *t, uint64_t keep_eq) {
         keep_eq -= part->keep_eq;
         free(part->band);
         part->band = NULL;
-        part->n_band = part->cap_band = 0;
+        part->n_band = 0;
     }
     t->phase = TOPK_DONE;
 }
@@ -259,7 +258,7 @@ int topk_close(TopkStream *t) {
                 for (size_t p = 0; p < t->n_parts; p++) {
                     free(t->parts[p].band);
                     t->parts[p].band = NULL;
-                    t->parts[p].n_band = t->parts[p].cap_band = 0;
+                    t->parts[p].n_band = 0;
                     t->parts[p].overflow = false;
                 }
                 t->shift = shift_for(t->lo, t->hi);

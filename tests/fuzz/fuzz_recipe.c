@@ -39,6 +39,7 @@
 #include "interp/builtins.h"
 #include "interp/eval.h"
 #include "interp/exec.h"
+#include "interp/output.h"
 #include "interp/syntax.h"
 #include "runtime/safetensors.h"
 
@@ -193,36 +194,6 @@ static bool rf_setup(void) {
     return true;
 }
 
-/* Whether v's graph computes each entry from the same entries of its inputs
- * only: output.c's rule for splitting a big tensor into row ranges. */
-static bool rf_rowwise(Value v, signed char *memo) {
-    if (v.kind == V_LIST) {
-        for (size_t i = 0; i < v.u.list->n; i++)
-            if (!rf_rowwise(v.u.list->items[i], memo)) return false;
-        return true;
-    }
-    if (!val_is_lazy(v)) return true;
-    const Node *n = v.u.node;
-    if (memo[n->id]) return memo[n->id] == 1;
-    bool r = false;
-    switch (n->kind) {
-    case N_SOURCE:
-    case N_CONTEXT: r = true; break;
-    case N_UNARY:
-    case N_BINARY: r = rf_rowwise(n->u.op.a, memo) && rf_rowwise(n->u.op.b, memo); break;
-    case N_IF:
-        r = rf_rowwise(n->u.cond.cond, memo) && rf_rowwise(n->u.cond.then_, memo) &&
-            rf_rowwise(n->u.cond.else_, memo);
-        break;
-    case N_CALL:
-        r = n->u.call.bi->rowwise;
-        for (size_t i = 0; r && i < n->u.call.nargs; i++) r = rf_rowwise(n->u.call.args[i], memo);
-        break;
-    }
-    memo[n->id] = r ? 1 : 2;
-    return r;
-}
-
 /* Computes value v for one output tensor, as output.c does, and drops it.
  * A row-wise model is also computed for rows 1.. of its first dimension, as
  * output.c does for big tensors: those rows must come out the same. */
@@ -236,8 +207,7 @@ static void rf_force(const Plan *p, Value v, const TensorInfo *info, long n_laye
     const Tensor *whole = r.u.tensor;
     for (int64_t i = 0; i < whole->numel; i++) (void)whole->f[i];
     int64_t rows = info->shape.rank > 0 ? info->shape.dims[0] : 0;
-    signed char *memo = arena_array(&arena, p->n_nodes > 0 ? (size_t)p->n_nodes : 1, 1);
-    if (rows < 2 || !memo || !rf_rowwise(v, memo) || !shape_equal(&whole->shape, &info->shape)) goto done;
+    if (rows < 2 || !output_rowwise(p, v) || !shape_equal(&whole->shape, &info->shape)) goto done;
     Exec part;
     if (exec_init(&part, &arena, p->n_nodes, info, n_layers) != 0) goto done;
     part.row_begin = 1;
