@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../runtime/gta.h"
+#include "../runtime/kernels.h"
 #include "../runtime/hash.h"
 #include "../runtime/rng.h"
 #include "../runtime/topk_stream.h"
@@ -135,8 +136,7 @@ static bool task_vector(Exec *x, const Node *n, const GtaSetup *g, Value *args, 
                   x->out->name, i + 1);
         return false;
     }
-    const float *b = g->base->f;
-    for (size_t j = 0; j < g->numel; j++) d[j] = t->f[j] - b[j];
+    kern_binary(KERN_SUB, t->f, g->base->f, d, g->numel);
     return true;
 }
 
@@ -349,10 +349,10 @@ Value exec_gta(Exec *x, const Node *n, Value *args) {
     GtaSetup g;
     if (!gta_setup(x, n, args, &g)) return val_error();
     float **deltas = arena_array(x->arena, g.k, sizeof *deltas);
-    void *scratch = arena_alloc(x->arena, g.numel * (sizeof(float) + sizeof(uint32_t)) + 64);
+    void *scratch = arena_alloc_uninit(x->arena, g.numel * (sizeof(float) + sizeof(uint32_t)) + 64);
     if (!deltas || !scratch) return exec_fail(x, n->span, "out of memory");
     for (size_t i = 0; i < g.k; i++) {
-        float *d = arena_array(x->arena, g.numel ? g.numel : 1, sizeof *d);
+        float *d = arena_array_uninit(x->arena, g.numel ? g.numel : 1, sizeof *d);
         if (!d) return exec_fail(x, n->span, "out of memory");
         if (!task_vector(x, n, &g, args, i, d)) return val_error();
         double orig_l1 = g.rescale && !st ? gta_l1(d, g.numel) : 0;

@@ -349,45 +349,56 @@ void gta_rescale_l1(float *d, size_t n, double orig_l1) {
     gta_rescale_by(d, n, orig_l1, gta_l1(d, n));
 }
 
+SIMD_CLONES
 void gta_rescale_by(float *d, size_t n, double orig_l1, double l1) {
     if (!(orig_l1 >= 1e-7 && l1 >= 1e-7)) return;
     double s = orig_l1 / l1;
     for (size_t j = 0; j < n; j++) d[j] = (float)((double)d[j] * s);
 }
 
-/* Entries per block: the merge runs over blocks of entries with the
- * models in an outer loop, so the inner loops are branch-free and
- * vectorise; sums still add the models in order 0..k-1 for every entry,
- * exactly as a per-entry loop would (a skipped term becomes +-0.0, which
- * changes no float64 sum that starts at +0.0). */
-#define MERGE_BLOCK 256
-
-/* acc[j] += (float)(w * d[j]) */
-static inline void add_weighted(double *restrict acc, const float *restrict d, double w, size_t m) {
-    for (size_t j = 0; j < m; j++) acc[j] += (float)(w * (double)d[j]);
-}
-
-/* vote[j] += sign of (float)(w * d[j]) (w = 1: of d[j]) */
-static inline void add_sign(double *restrict vote, const float *restrict d, double w, size_t m) {
-    for (size_t j = 0; j < m; j++) {
-        float e = (float)(w * (double)d[j]);
-        vote[j] += (double)((e > 0) - (e < 0));
+/* One entry at a time with every model's delta for it in registers: the
+ * vote, the matching sum and the divisor never go through memory. Sums add
+ * the models in order 0..k-1 for every entry; a term that does not match
+ * adds +-0.0, which changes no float64 sum that starts at +0.0. Model i
+ * elects with we[i * we_step] and divides by wd[i * wd_step] (step 0: a
+ * constant 1). Inlined with k, the consensus and normalize constant, the
+ * model loops unroll and the entry loop vectorises without branches. */
+static inline __attribute__((always_inline)) void merge_entries(
+    const float *base, const float *const *deltas, const double *w, const double *we, size_t we_step,
+    const double *wd, size_t wd_step, size_t k, size_t n, GtaConsensus consensus, bool normalize,
+    double plain_div, double lambda, float *out) {
+    for (size_t j = 0; j < n; j++) {
+        double mixed = 0, div = plain_div;
+        if (consensus == GTA_CONSENSUS_NONE) {
+            for (size_t i = 0; i < k; i++) mixed += (float)(w[i] * (double)deltas[i][j]);
+        } else {
+            double vote = 0;
+            for (size_t i = 0; i < k; i++) {
+                float e = (float)(we[i * we_step] * (double)deltas[i][j]);
+                vote += consensus == GTA_CONSENSUS_SUM ? (double)e : (double)((e > 0) - (e < 0));
+            }
+            int up = vote >= 0;
+            div = 0;
+            for (size_t i = 0; i < k; i++) {
+                float wdj = (float)(w[i] * (double)deltas[i][j]);
+                float e = (float)(we[i * we_step] * (double)deltas[i][j]);
+                int gt = e > 0, lt = e < 0;
+                double match = (double)((up & gt) | ((up ^ 1) & lt));
+                mixed += match * (double)wdj;
+                div += match * wd[i * wd_step];
+            }
+            /* mergekit replaces a zero divisor by 1: nothing matched, or the
+             * matching weights cancel exactly. (Adding rather than selecting
+             * keeps the loop free of branches; a nonzero div gains +0.) */
+            div += (double)(div == 0);
+        }
+        if (normalize) mixed /= div;
+        out[j] = (float)((double)base[j] + lambda * mixed);
     }
 }
 
-/* The deltas whose election value (float)(we * d[j]) has the elected sign
- * add (float)(w * d[j]) to mixed and wd to div. */
-static inline void add_matching(double *restrict mixed, double *restrict div, const double *restrict vote,
-                                const float *restrict d, double w, double we, double wd, size_t m) {
-    for (size_t j = 0; j < m; j++) {
-        float wdj = (float)(w * (double)d[j]);
-        float e = (float)(we * (double)d[j]);
-        int up = vote[j] >= 0, gt = e > 0, lt = e < 0;
-        double match = (double)((up & gt) | ((up ^ 1) & lt));
-        mixed[j] += match * (double)wdj;
-        div[j] += match * wd;
-    }
-}
+/* Copies of merge_entries with k fixed, for up to this many models. */
+#define MERGE_FIXED_K 8
 
 SIMD_CLONES
 void gta_merge(const float *base, const float *const *deltas, const double *w, size_t n_models,
@@ -399,32 +410,29 @@ void gta_merge(const float *base, const float *const *deltas, const double *w, s
         plain_div = opt->divide_by_count ? (double)n_models : sw;
         if (fabs(plain_div) < 1e-8) plain_div = 1;
     }
-    const GtaConsensus consensus = opt->consensus;
-    const bool weighted = opt->elect_weighted, by_count = opt->divide_by_count, normalize = opt->normalize;
+    static const double one = 1.0;
+    const double *we = opt->elect_weighted ? w : &one, *wd = opt->divide_by_count ? &one : w;
+    size_t we_step = opt->elect_weighted, wd_step = !opt->divide_by_count;
     const double lambda = opt->lambda;
-    double mixed[MERGE_BLOCK], div[MERGE_BLOCK], vote[MERGE_BLOCK];
-    for (size_t b0 = 0; b0 < n; b0 += MERGE_BLOCK) {
-        size_t m = n - b0 < MERGE_BLOCK ? n - b0 : MERGE_BLOCK;
-        for (size_t j = 0; j < m; j++) mixed[j] = 0;
-        if (consensus == GTA_CONSENSUS_NONE) {
-            for (size_t i = 0; i < n_models; i++) add_weighted(mixed, deltas[i] + b0, w[i], m);
-            for (size_t j = 0; j < m; j++) div[j] = plain_div;
-        } else {
-            for (size_t j = 0; j < m; j++) vote[j] = 0, div[j] = 0;
-            for (size_t i = 0; i < n_models; i++) {
-                double we = weighted ? w[i] : 1.0;
-                if (consensus == GTA_CONSENSUS_SUM) add_weighted(vote, deltas[i] + b0, we, m);
-                else add_sign(vote, deltas[i] + b0, we, m);
-            }
-            for (size_t i = 0; i < n_models; i++)
-                add_matching(mixed, div, vote, deltas[i] + b0, w[i], weighted ? w[i] : 1.0,
-                             by_count ? 1.0 : w[i], m);
-            /* mergekit replaces a zero divisor by 1: nothing matched, or the
-             * matching weights cancel exactly. */
-            for (size_t j = 0; j < m; j++) div[j] = div[j] == 0 ? 1 : div[j];
-        }
-        if (normalize)
-            for (size_t j = 0; j < m; j++) mixed[j] /= div[j];
-        for (size_t j = 0; j < m; j++) out[b0 + j] = (float)((double)base[b0 + j] + lambda * mixed[j]);
+    size_t k = n_models > MERGE_FIXED_K ? 0 : n_models;
+    /* Every (k, consensus, normalize) gets its own copy; k = 0 stands for
+     * more than MERGE_FIXED_K models, with k known only at run time. */
+#define MERGE_COPY(K, C, NZ) \
+    merge_entries(base, deltas, w, we, we_step, wd, wd_step, (K) ? (K) : n_models, n, C, NZ, plain_div, lambda, out)
+#define MERGE_CONSENSUS(K, NZ) \
+    switch (opt->consensus) { \
+    case GTA_CONSENSUS_NONE: MERGE_COPY(K, GTA_CONSENSUS_NONE, NZ); break; \
+    case GTA_CONSENSUS_SUM: MERGE_COPY(K, GTA_CONSENSUS_SUM, NZ); break; \
+    case GTA_CONSENSUS_COUNT: MERGE_COPY(K, GTA_CONSENSUS_COUNT, NZ); break; \
     }
+#define MERGE_K(K) \
+    case K: \
+        if (opt->normalize) MERGE_CONSENSUS(K, true) else MERGE_CONSENSUS(K, false) \
+        break;
+    switch (k) {
+    MERGE_K(0) MERGE_K(1) MERGE_K(2) MERGE_K(3) MERGE_K(4) MERGE_K(5) MERGE_K(6) MERGE_K(7) MERGE_K(8)
+    }
+#undef MERGE_K
+#undef MERGE_CONSENSUS
+#undef MERGE_COPY
 }

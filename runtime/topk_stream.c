@@ -82,36 +82,116 @@ static void scan_hist(TopkStream *t, const float *d, size_t m, uint32_t *local) 
     pthread_mutex_unlock(&t->lock);
 }
 
-/* Branch-free: every entry is stored at the end of the list and the end
- * moves only for those in the band (the band may hold a large share of the
- * entries, which a branch would mispredict); then the list is kept. */
-static void scan_collect(TopkStream *t, TopkPart *part, const float *d, size_t m, uint32_t *scratch) {
-    uint32_t lo = t->lo, hi = t->hi, width = t->hi - t->lo;
+/* Keeps, in index order, the magnitude bits of d that lie in [lo, hi] into
+ * band (room for m), and counts those above hi. */
+static size_t collect_portable(const float *d, size_t m, uint32_t lo, uint32_t hi, uint32_t *band,
+                               uint64_t *above_out) {
+    uint32_t width = hi - lo;
     size_t k = 0;
-    if (t->guessed) {
-        /* Also count what lies above the band; keep no more than a fair
-         * share of TOPK_COLLECT_MAX (a wrong guess then falls back). */
-        uint64_t above = 0;
-        for (size_t j = 0; j < m; j++) {
-            uint32_t b = mag_bits(d[j]);
-            scratch[k] = b;
-            k += b - lo <= width;
-            above += b > hi;
+    uint64_t above = 0;
+    /* Branch-free: every entry is stored at the end of the list and the
+     * end moves only for those in the band (the band may hold a large
+     * share of the entries, which a branch would mispredict). */
+    for (size_t j = 0; j < m; j++) {
+        uint32_t b = mag_bits(d[j]);
+        band[k] = b;
+        k += b - lo <= width;
+        above += b > hi;
+    }
+    *above_out = above;
+    return k;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* For each 8-bit mask, the positions of its set bits, lowest first: the
+ * lanes a left-packing permutation takes. */
+static uint64_t pack_lut[256];
+
+static void pack_lut_init(void) {
+    for (unsigned mask = 0; mask < 256; mask++) {
+        uint64_t lanes = 0;
+        unsigned at = 0;
+        for (unsigned lane = 0; lane < 8; lane++)
+            if (mask >> lane & 1) lanes |= (uint64_t)lane << (8 * at++);
+        pack_lut[mask] = lanes;
+    }
+}
+
+/* collect_portable, eight entries at a time: the in-band lanes are packed
+ * to the front of a vector by a permutation from pack_lut and the whole
+ * vector is stored; the end moves by the number packed. */
+__attribute__((target("avx2,popcnt"))) static size_t collect_avx2(const float *d, size_t m, uint32_t lo,
+                                                                 uint32_t hi, uint32_t *band,
+                                                                 uint64_t *above_out) {
+    const __m256i mag = _mm256_set1_epi32(0x7fffffff), flip = _mm256_set1_epi32((int)0x80000000u);
+    const __m256i vlo = _mm256_set1_epi32((int)lo), vhi = _mm256_set1_epi32((int)hi);
+    /* unsigned (b - lo) > width, as a signed compare of sign-flipped values */
+    const __m256i vwidth = _mm256_xor_si256(_mm256_set1_epi32((int)(hi - lo)), flip);
+    size_t k = 0, j = 0;
+    uint64_t above = 0;
+    while (j + 8 <= m) {
+        /* Lane counters of entries above the band, emptied before they could
+         * wrap. */
+        __m256i lanes_above = _mm256_setzero_si256();
+        size_t stop = m - j > ((size_t)1 << 30) ? j + ((size_t)1 << 30) : m;
+        for (; j + 8 <= stop; j += 8) {
+            __m256i b = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(d + j)), mag);
+            __m256i off = _mm256_xor_si256(_mm256_sub_epi32(b, vlo), flip);
+            __m256i outside = _mm256_cmpgt_epi32(off, vwidth);
+            lanes_above = _mm256_sub_epi32(lanes_above, _mm256_cmpgt_epi32(b, vhi));
+            unsigned in = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(outside)) & 0xffu;
+            __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&pack_lut[in]));
+            _mm256_storeu_si256((__m256i *)(band + k), _mm256_permutevar8x32_epi32(b, perm));
+            k += (size_t)__builtin_popcount(in);
         }
+        uint32_t lane[8];
+        _mm256_storeu_si256((__m256i *)lane, lanes_above);
+        for (int i = 0; i < 8; i++) above += lane[i];
+    }
+    uint64_t tail_above;
+    k += collect_portable(d + j, m - j, lo, hi, band + k, &tail_above);
+    *above_out = above + tail_above;
+    return k;
+}
+
+static size_t (*collect_impl)(const float *, size_t, uint32_t, uint32_t, uint32_t *, uint64_t *);
+
+static void collect_choose(void) {
+    pack_lut_init();
+    __builtin_cpu_init();
+    collect_impl = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") ? collect_avx2
+                                                                                     : collect_portable;
+}
+#else
+static size_t (*collect_impl)(const float *, size_t, uint32_t, uint32_t, uint32_t *, uint64_t *);
+static void collect_choose(void) { collect_impl = collect_portable; }
+#endif
+
+static pthread_once_t collect_once = PTHREAD_ONCE_INIT;
+
+size_t topk_collect(const float *d, size_t m, uint32_t lo, uint32_t hi, uint32_t *band, uint64_t *above) {
+    pthread_once(&collect_once, collect_choose);
+    return collect_impl(d, m, lo, hi, band, above);
+}
+
+size_t topk_collect_portable(const float *d, size_t m, uint32_t lo, uint32_t hi, uint32_t *band,
+                             uint64_t *above) {
+    return collect_portable(d, m, lo, hi, band, above);
+}
+
+static void scan_collect(TopkStream *t, TopkPart *part, const float *d, size_t m, uint32_t *scratch) {
+    uint64_t above;
+    size_t k = topk_collect(d, m, t->lo, t->hi, scratch, &above);
+    if (t->guessed) {
+        /* Keep no more than a fair share of TOPK_COLLECT_MAX (a wrong guess
+         * then falls back); what lies above the band is counted too. */
         part->above = above;
         if (part->overflow || part->n_band + k > 4 * TOPK_COLLECT_MAX / (t->n_parts ? t->n_parts : 1) + m) {
             part->overflow = true;
             part->n_band += k;     /* counted, not kept */
             return;
-        }
-    } else {
-        /* Branch-free: every entry is stored at the end of the list and the
-         * end moves only for those in the band (the band may hold a large
-         * share of the entries, which a branch would mispredict). */
-        for (size_t j = 0; j < m; j++) {
-            uint32_t b = mag_bits(d[j]);
-            scratch[k] = b;
-            k += b - lo <= width;
         }
     }
     if (k == 0) return;

@@ -69,6 +69,14 @@ void topk_scan(TopkStream *t, size_t p, const float *d, size_t m, uint32_t *scra
 /* After every part was scanned this round: 1 the cutoff is known (phase
  * DONE), 0 another round is needed, -1 out of memory. */
 int topk_close(TopkStream *t);
+/* The collecting step on its own: stores, in index order, the magnitude
+ * bits of d that lie in [lo, hi] into band (room for m), sets *above to how
+ * many lie above hi, returns how many were stored. topk_collect uses AVX2
+ * where the CPU has it; topk_collect_portable is the plain loop (for tests:
+ * both must agree). */
+size_t topk_collect(const float *d, size_t m, uint32_t lo, uint32_t hi, uint32_t *band, uint64_t *above);
+size_t topk_collect_portable(const float *d, size_t m, uint32_t lo, uint32_t hi, uint32_t *band,
+                             uint64_t *above);
 /* DONE: zeroes the entries of part p (m entries) the top k does not keep. */
 void topk_apply(const TopkStream *t, size_t p, float *d, size_t m);
 
