@@ -7,7 +7,9 @@
 #                 command (default "run"); NAME.out is the expected stdout +
 #                 stderr followed by "exit: N"; NAME.check, when present, is a
 #                 shell script run afterwards that must succeed (it inspects
-#                 out/ with $STCOMPARE and ordinary tools).
+#                 out/ with $STCOMPARE and ordinary tools; a command
+#                 expected to fail is written "! cmd || exit 1", since
+#                 set -e ignores a command negated with !).
 #  conformance  tests/conformance/CASE/recipe.merge run in its folder, output
 #               compared with expected.safetensors by stcompare using the
 #               tolerances in compare.args (from the case's case.json), or,
@@ -29,6 +31,11 @@ B=$ROOT/$BUILD
 BIN=$B/mergelang
 STCOMPARE=$B/stcompare
 export STCOMPARE BIN
+# Input hashes remembered between runs go to a fresh folder of the build,
+# never to the home folder.
+MERGELANG_CACHE_DIR=$B/test-cache
+rm -rf "$MERGELANG_CACHE_DIR"
+export MERGELANG_CACHE_DIR
 passed=0
 failed=0
 
