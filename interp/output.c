@@ -18,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../runtime/hash.h"
+#include "../runtime/hashcache.h"
 #include "../runtime/hfconfig.h"
 #include "../runtime/provenance.h"
 #include "../runtime/hfnames.h"
@@ -942,10 +944,12 @@ static int finish(Plan *p, SaveOut *so, const OutputOptions *opt, const ProvFile
     return 0;
 }
 
-/* Every input file's size and content hash, for provenance: files are
- * hashed on `threads` threads at once. */
+/* Every input file's size and content hash, for provenance: hashes the
+ * cache remembers are taken from it; the other files are hashed on
+ * `threads` threads at once, and remembered. */
 typedef struct HashJob {
     ProvFile *files;
+    const size_t *todo;        /* indices of the files to hash */
     size_t n, next;            /* next: atomic */
     bool *ok;
 } HashJob;
@@ -953,8 +957,9 @@ typedef struct HashJob {
 static void *hash_worker(void *arg) {
     HashJob *hj = arg;
     for (;;) {
-        size_t i = __atomic_fetch_add(&hj->next, 1, __ATOMIC_RELAXED);
-        if (i >= hj->n) return NULL;
+        size_t k = __atomic_fetch_add(&hj->next, 1, __ATOMIC_RELAXED);
+        if (k >= hj->n) return NULL;
+        size_t i = hj->todo[k];
         ErrBuf err;
         hj->ok[i] = hash64_file(hj->files[i].path, &hj->files[i].hash, &hj->files[i].bytes, &err) == 0;
     }
@@ -964,25 +969,54 @@ static ProvFile *hash_inputs(Plan *p, int threads, size_t *n) {
     size_t total = 0;
     for (size_t i = 0; i < p->n_ckpts; i++) total += p->ckpts[i].ckpt->n_shards;
     ProvFile *f = calloc(total + 1, sizeof *f);
-    bool *ok = calloc(total + 1, sizeof *ok);
+    bool *ok = calloc(total + 1, sizeof *ok), *stat_ok = calloc(total + 1, sizeof *stat_ok);
+    struct stat *st = calloc(total + 1, sizeof *st);
+    size_t *todo = calloc(total + 1, sizeof *todo);
     *n = 0;
-    if (!f || !ok) {
+    if (!f || !ok || !stat_ok || !st || !todo) {
         free(ok);
+        free(stat_ok);
+        free(st);
+        free(todo);
         return f;
     }
-    HashJob hj = { .files = f, .n = total, .ok = ok };
+    char cache_path[4096];
+    HashCache *cache =
+        hashcache_default_path(cache_path, sizeof cache_path) ? hashcache_open(cache_path, PROV_HASH_NAME) : NULL;
+    HashJob hj = { .files = f, .todo = todo, .ok = ok };
     for (size_t i = 0, k = 0; i < p->n_ckpts; i++)
         for (size_t s = 0; s < p->ckpts[i].ckpt->n_shards; s++) f[k++].path = p->ckpts[i].ckpt->shards[s]->path;
+    for (size_t i = 0; i < total; i++) {
+        /* Stat before hashing: a file changed meanwhile is remembered
+         * under its old times, which it no longer has. */
+        stat_ok[i] = stat(f[i].path, &st[i]) == 0;
+        if (stat_ok[i] && hashcache_get(cache, &st[i], &f[i].hash)) {
+            f[i].bytes = (uint64_t)st[i].st_size;
+            ok[i] = true;
+        } else {
+            todo[hj.n++] = i;
+        }
+    }
     pthread_t tids[64];
     int started = 0;
-    for (int t = 1; t < threads && t < 64 && (size_t)t < total; t++)
+    for (int t = 1; t < threads && t < 64 && (size_t)t < hj.n; t++)
         if (pthread_create(&tids[started], NULL, hash_worker, &hj) == 0) started++;
     hash_worker(&hj);
     for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
+    int64_t now = (int64_t)time(NULL);
+    for (size_t k = 0; k < hj.n; k++) {
+        size_t i = todo[k];
+        if (ok[i] && stat_ok[i]) hashcache_put(cache, f[i].path, &st[i], f[i].hash, now);
+    }
+    hashcache_save(cache);
+    hashcache_close(cache);
     /* A file that cannot be read now fails later, with a better message. */
     for (size_t i = 0; i < total; i++)
         if (ok[i]) f[(*n)++] = f[i];
     free(ok);
+    free(stat_ok);
+    free(st);
+    free(todo);
     return f;
 }
 
