@@ -26,6 +26,10 @@ typedef struct TensorSet {
 } TensorSet;
 
 const TensorInfo *tset_find(const TensorSet *s, const char *name);
+/* Indices of s's tensors in natural order (embeddings, blocks in numeric
+ * order, final norm, head: runtime/hfnames.h), malloc'd; NULL when out of
+ * memory. */
+size_t *tset_natural_order(const TensorSet *s);
 
 typedef enum NodeKind {
     N_SOURCE,    /* a checkpoint's tensor of the current name */

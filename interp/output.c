@@ -248,13 +248,6 @@ typedef struct Job {
     size_t n_pool, pool_bytes;
 } Job;
 
-static int natural_order(const void *a, const void *b, void *set_arg) {
-    const TensorSet *set = set_arg;
-    const TensorInfo *x = &set->items[*(const size_t *)a];
-    const TensorInfo *y = &set->items[*(const size_t *)b];
-    return hfname_cmp(x->name, y->name);
-}
-
 /* Slots compare by tensor context, then save and position. */
 static int slot_order(const void *a, const void *b, void *saves_arg) {
     const SaveOut *saves = saves_arg;
@@ -814,14 +807,12 @@ static int prepare(Plan *p, SaveOut *so, const SaveRequest *r, const char *const
         diag_error(p->diag, r->span, "the saved model has no tensors");
         return -1;
     }
-    so->order = malloc(n * sizeof *so->order);
+    so->order = tset_natural_order(so->set);
     so->specs = malloc(n * sizeof *so->specs);
     if (!so->order || !so->specs) {
         diag_error(p->diag, r->span, "out of memory");
         return -1;
     }
-    for (size_t i = 0; i < n; i++) so->order[i] = i;
-    qsort_r(so->order, n, sizeof *so->order, natural_order, (void *)so->set);
     for (size_t i = 0; i < n; i++) {
         const TensorInfo *t = &so->set->items[so->order[i]];
         so->specs[i].name = t->name;

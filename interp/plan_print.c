@@ -186,11 +186,6 @@ static void describe(Describer *d, Exec *x, Value v, FILE *out, int depth) {
     }
 }
 
-static int natural_order(const void *a, const void *b, void *set_arg) {
-    const TensorSet *set = set_arg;
-    return hfname_cmp(set->items[*(const size_t *)a].name, set->items[*(const size_t *)b].name);
-}
-
 static void human_bytes(double b, char *buf, size_t n) {
     const char *units[] = { "B", "KB", "MB", "GB", "TB" };
     int u = 0;
@@ -219,10 +214,8 @@ int plan_print(Plan *p, FILE *out, int threads) {
     for (size_t s = 0; s < p->n_saves; s++) {
         const SaveRequest *r = &p->saves[s];
         const TensorSet *set = r->model.u.node->set;
-        size_t *order = malloc((set->n ? set->n : 1) * sizeof *order);
+        size_t *order = tset_natural_order(set);
         if (!order) break;
-        for (size_t i = 0; i < set->n; i++) order[i] = i;
-        qsort_r(order, set->n, sizeof *order, natural_order, (void *)set);
         double total = 0;
         for (size_t i = 0; i < set->n; i++) {
             const TensorInfo *t = &set->items[i];

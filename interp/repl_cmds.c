@@ -280,7 +280,7 @@ static void cmd_tensors(Repl *r, const char *name, const char *line, const Arg *
     char *pat = n == 2 ? arg_word(line, args[1]) : NULL;
     bool glob = pat && strpbrk(pat, "*?[");
     const TensorSet *s = m.u.node->set;
-    size_t *order = repl_natural_order(s);
+    size_t *order = tset_natural_order(s);
     if (!order) {
         free(pat);
         return;
@@ -308,7 +308,7 @@ static void cmd_tensors(Repl *r, const char *name, const char *line, const Arg *
 
 static void stats_model(Repl *r, Value m) {
     const TensorSet *s = m.u.node->set;
-    size_t *order = repl_natural_order(s);
+    size_t *order = tset_natural_order(s);
     if (!order) return;
     long n_layers = repl_n_layers(m);
     int w = name_width(s, order, s->n, 60);
@@ -370,7 +370,7 @@ static void stats_lazy(Repl *r, Value v) {
         return;
     }
     const TensorSet *s = m.u.node->set;
-    size_t *order = repl_natural_order(s);
+    size_t *order = tset_natural_order(s);
     if (!order) return;
     long n_layers = repl_n_layers(m);
     int w = name_width(s, order, s->n, 60);
@@ -456,7 +456,7 @@ static void cmd_diff(Repl *r, const char *name, const char *line, const Arg *arg
     if (!eval_model_arg(r, name, line, args[0], ":diff A", &a)) return;
     if (!eval_model_arg(r, name, line, args[1], ":diff B", &b)) return;
     const TensorSet *sa = a.u.node->set, *sb = b.u.node->set;
-    size_t *order = repl_natural_order(sa);
+    size_t *order = tset_natural_order(sa);
     Buckets bk = { 0 };
     if (!order || !buckets_init(&bk, sa->n_layers)) {
         free(order);
@@ -569,7 +569,7 @@ static void cmd_conflicts(Repl *r, const char *name, const char *line, const Arg
         return;
     }
     const TensorSet *sb = base.u.node->set;
-    size_t *order = repl_natural_order(sb);
+    size_t *order = tset_natural_order(sb);
     Buckets bk = { 0 };
     if (!order || !buckets_init(&bk, sb->n_layers)) {
         free(order);

@@ -71,7 +71,6 @@ bool repl_eval_slice(Repl *r, const char *name, const char *line, size_t start, 
 long repl_n_layers(Value m);
 /* Indices of s->items in natural order (embeddings, blocks, norm, head);
  * malloc'd. */
-size_t *repl_natural_order(const TensorSet *s);
 /* Computes tensor `info` of the model (or per-tensor value) v in arena a.
  * Reports a failure (located where it happened) and returns an error
  * value. */

@@ -106,19 +106,6 @@ long repl_n_layers(Value m) {
     return n->set ? n->set->n_layers : 0;
 }
 
-static int natural_cmp(const void *a, const void *b, void *arg) {
-    const TensorSet *s = arg;
-    return hfname_cmp(s->items[*(const size_t *)a].name, s->items[*(const size_t *)b].name);
-}
-
-size_t *repl_natural_order(const TensorSet *s) {
-    size_t *order = malloc((s->n ? s->n : 1) * sizeof *order);
-    if (!order) return NULL;
-    for (size_t i = 0; i < s->n; i++) order[i] = i;
-    qsort_r(order, s->n, sizeof *order, natural_cmp, (void *)s);
-    return order;
-}
-
 Value repl_force(Repl *r, Arena *a, Value v, const TensorInfo *info, long n_layers) {
     Exec x;
     if (exec_init(&x, a, r->plan.n_nodes, info, n_layers) != 0) {
@@ -446,7 +433,7 @@ void repl_model_info(Repl *r, Value m) {
     fprintf(out, "size          %s bytes (%s)\n", repl_fmt_count(f.bytes, a, sizeof a),
             repl_fmt_bytes(f.bytes, b, sizeof b));
     fprintf(out, "architecture  %s\n", f.arch);
-    size_t *order = repl_natural_order(s);
+    size_t *order = tset_natural_order(s);
     for (size_t i = 0; order && i < s->n; i++) {
         const TensorInfo *t = &s->items[order[i]];
         const char *role = hfname_is_embedding(t->name) ? "embedding" : hfname_is_head(t->name) ? "head" : NULL;
