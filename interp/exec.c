@@ -71,7 +71,10 @@ Shape exec_shape(const Exec *x, const Shape *full) {
 }
 
 static Value eval_source(Exec *x, const Node *n) {
-    if (x->no_data) return exec_fail(x, n->span, "needs tensor data");
+    if (x->no_data) {
+        x->needed_data = true;
+        return exec_fail(x, n->span, "needs tensor data");
+    }
     const CkptTensor *ct = ckpt_find(n->u.source.ckpt, x->out->name);
     if (!ct) return exec_fail(x, n->span, "model '%s' has no tensor '%s'", n->u.source.path, x->out->name);
     Tensor *t = arena_alloc(x->arena, sizeof *t);
@@ -205,6 +208,7 @@ Value exec_in_frame(Exec *x, Value v, const TensorInfo *info, long n_layers) {
     x->n_evaluated += child.n_evaluated;
     if (child.failed) {
         x->failed = true;
+        x->needed_data = child.needed_data;
         x->fail_at = child.fail_at;
         memcpy(x->fail_msg, child.fail_msg, sizeof x->fail_msg);
         return val_error();

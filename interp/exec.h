@@ -29,6 +29,7 @@ typedef struct Exec {
     int n_nodes;
     long n_evaluated;          /* nodes computed for this tensor (call by need: each at most once) */
     bool no_data;              /* reading a checkpoint tensor fails: for `plan`, which reads none */
+    bool needed_data;          /* the failure was only that (no_data) */
     /* Rows [row_begin, row_end) of dim 0 only (row_end == 0: the whole
      * tensor): set for graphs that work entry by entry, so a big tensor is
      * computed in parts, in bounded memory and on several threads. */

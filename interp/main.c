@@ -15,6 +15,7 @@
 #include "../runtime/safetensors.h"
 #include "mergekit_import.h"
 #include "output.h"
+#include "tensor_checks.h"
 #include "plan_print.h"
 #include "repl.h"
 #include "syntax.h"
@@ -220,7 +221,7 @@ int main(int argc, char **argv) {
             plan.n_overrides = n_ov;
             plan.overwrite = force;
             plan.recipe = src;
-            if (plan_program(&plan, program) > 0) {
+            if (plan_program(&plan, program) > 0 || tensor_checks_run(&plan) > 0) {
                 status = EXIT_RECIPE;
             } else if (describe) {
                 if (plan_print(&plan, stdout, (int)jobs) != 0) status = EXIT_MERGE;
