@@ -58,23 +58,28 @@ double kern_sumsq(const float *a, size_t n) {
     return kern_dot(a, a, n);
 }
 
+/* One entry at a time with every model's value for it in registers; the
+ * models are added in order 0..k-1, as a loop over them would. Inlined with
+ * k a constant the model loop unrolls and the entry loop vectorises. */
+static inline __attribute__((always_inline)) void weighted_sum_entries(const float *const *xs, const double *w,
+                                                                       size_t k, double divisor, float *out,
+                                                                       size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        double acc = 0;
+        for (size_t i = 0; i < k; i++) acc += w[i] * (double)xs[i][j];
+        out[j] = (float)(acc / divisor);
+    }
+}
+
 SIMD_CLONES
 void kern_weighted_sum(const float *const *xs, const double *w, size_t n_models,
                        double divisor, float *out, size_t n) {
-    /* Blocks of entries with a float64 accumulator each: the inner loops run
-     * over entries, which the compiler vectorises (over models they would
-     * not: there are only a few). */
-    enum { BLOCK = 512 };
-    double acc[BLOCK];
-    for (size_t b = 0; b < n; b += BLOCK) {
-        size_t m = n - b < BLOCK ? n - b : BLOCK;
-        for (size_t j = 0; j < m; j++) acc[j] = 0;
-        for (size_t i = 0; i < n_models; i++) {
-            const float *x = xs[i] + b;
-            double wi = w[i];
-            for (size_t j = 0; j < m; j++) acc[j] += wi * (double)x[j];
-        }
-        for (size_t j = 0; j < m; j++) out[b + j] = (float)(acc[j] / divisor);
+    switch (n_models) {
+#define WSUM_K(K) \
+    case K: weighted_sum_entries(xs, w, K, divisor, out, n); break;
+    WSUM_K(1) WSUM_K(2) WSUM_K(3) WSUM_K(4) WSUM_K(5) WSUM_K(6) WSUM_K(7) WSUM_K(8)
+#undef WSUM_K
+    default: weighted_sum_entries(xs, w, n_models, divisor, out, n); break;
     }
 }
 
