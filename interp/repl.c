@@ -40,25 +40,13 @@
 #define HISTORY_SIZE 2000
 
 volatile sig_atomic_t repl_interrupted;
-volatile sig_atomic_t repl_uninterruptible;
-static volatile sig_atomic_t window_changed;
 
 static void on_sigint(int sig) {
     (void)sig;
-    if (repl_uninterruptible) {
-        if (repl_interrupted) {
-            signal(SIGINT, SIG_DFL);
-            raise(SIGINT);
-            return;
-        }
-        static const char msg[] =
-            "\nmergelang: the save cannot be stopped half-way and will finish; "
-            "press Ctrl-C again to quit now\n";
-        ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
-        (void)w;
-    }
     repl_interrupted = 1;
 }
+
+static volatile sig_atomic_t window_changed;
 
 static void on_sigwinch(int sig) {
     (void)sig;
@@ -120,11 +108,12 @@ void repl_snap_free(ReplSnapshot *s) {
 /* Writes the models that save(...) calls asked for, then forgets them. */
 void repl_run_saves(Repl *r) {
     if (r->plan.n_saves == 0) return;
-    OutputOptions opt = { .quiet = false, .threads = r->threads };
+    /* Ctrl-C stops a save between two tensors; nothing of it is left
+     * behind (output_run removes its temporary folders). */
+    OutputOptions opt = { .quiet = false, .threads = r->threads, .cancel = &repl_interrupted,
+                          .progress = r->interactive && isatty(STDERR_FILENO) };
     fflush(r->out);
-    repl_uninterruptible = 1;
     int rc = output_run(&r->plan, &opt);
-    repl_uninterruptible = 0;
     repl_interrupted = 0;
     r->plan.n_saves = 0;
     if (rc != 0) r->failed = true;

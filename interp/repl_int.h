@@ -41,7 +41,6 @@ typedef struct Repl {
 /* Set by the SIGINT handler; long commands check it between tensors. */
 extern volatile sig_atomic_t repl_interrupted;
 /* Set while a save runs: output_run cannot be stopped half-way. */
-extern volatile sig_atomic_t repl_uninterruptible;
 
 /* Takes ownership of f for the rest of the session; NULL stays NULL. */
 SrcFile *repl_keep_src(Repl *r, SrcFile *f);

@@ -2,8 +2,9 @@
  * user at a keyboard would: history recall with the up arrow (within a
  * session and from the history file of an earlier one), tab completion of
  * a built-in and of a tensor name inside m["..., an error with its caret
- * followed by a command that works, Ctrl-C dropping a half-typed line, and
- * Ctrl-D leaving with status 0. The completion function is also called
+ * followed by a command that works, Ctrl-C dropping a half-typed line,
+ * Ctrl-C stopping a save with nothing left behind, and Ctrl-D leaving with
+ * status 0. The completion function is also called
  * directly, for the cases a terminal shows only as cursor movements.
  *
  * The binary is $BIN, else build/mergelang next to this test's folder; a
@@ -258,6 +259,36 @@ static void test_ctrl_c_and_continuation(void) {
     CHECK(quit(t) == 0);
 }
 
+/* A save shows its progress; Ctrl-C then stops it between two tensors,
+ * leaves nothing behind (no folder, no temporary), and the session goes
+ * on. The model is big enough (about 260 MB of float32) that the save is
+ * still running long after its first progress line. */
+static void test_ctrl_c_stops_a_save(void) {
+    Pty *t = &term;
+    CHECK(start(t));
+    CHECK(expect(t, "merge> "));
+    type(t, "big = model(\"big\")\r");
+    CHECK(expect(t, "merge> "));
+    type(t, "save(linear([big, big], weights = [0.25, 0.75]), \"saved\")\r");
+    CHECK(expect(t, " parts "));
+    /* Straight to the terminal, whose line discipline turns it into
+     * SIGINT (type() would wait for the prompt's editing mode). */
+    CHECK(write(t->fd, "\x03", 1) == 1);
+    CHECK(expect(t, "interrupted: nothing was written"));
+    CHECK(expect(t, "merge> "));
+    type(t, "6 * 7\r");
+    CHECK(expect(t, "42"));
+    CHECK(expect(t, "merge> "));
+    CHECK(quit(t) == 0);
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/saved", dir);
+    CHECK(access(path, F_OK) != 0);
+    /* Only what the test made is left in the folder: no temporary. */
+    char cmd[2 * PATH_MAX];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s' | grep -v -e '^base$' -e '^big$' -e '^history$')\"", dir);
+    CHECK(system(cmd) == 0);
+}
+
 /* ---- completion, called directly ------------------------------------------------- */
 
 static Repl session;
@@ -375,11 +406,19 @@ int main(void) {
         printf("FAIL setup: mkmodel\n0 passed, 1 failed\n");
         return 1;
     }
+    snprintf(cmd, sizeof cmd,
+             "'%s' '%s/big' --layers 4 --hidden 1024 --intermediate 2816 --vocab 8000 --seed 2 >/dev/null", mkmodel,
+             dir);
+    if (system(cmd) != 0) {
+        printf("FAIL setup: mkmodel (big)\n0 passed, 1 failed\n");
+        return 1;
+    }
     RUN_TEST(test_history_recall);
     RUN_TEST(test_complete_builtin);
     RUN_TEST(test_complete_tensor);
     RUN_TEST(test_error_then_success);
     RUN_TEST(test_ctrl_c_and_continuation);
+    RUN_TEST(test_ctrl_c_stops_a_save);
     RUN_TEST(test_completion_cases);
     RUN_TEST(test_unfinished_if);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
