@@ -2,8 +2,9 @@
  * writing of outputs.
  *
  * The input is a recipe. It is lexed and parsed (and asked whether it looks
- * incomplete, as the REPL does), planned, and when planning succeeds a few
- * tensors of every saved model and of every tensor-dependent global are
+ * incomplete, as the REPL does), planned, and when planning succeeds the
+ * per-tensor checks run (interp/tensor_checks.h) and a few tensors of
+ * every saved model and of every tensor-dependent global are
  * computed by the exec stage; a row-wise model is computed again for a row
  * range, as output.c does for big tensors, and must give the same rows.
  * save() calls are planned (their checks run) but never carried out:
@@ -41,6 +42,7 @@
 #include "interp/exec.h"
 #include "interp/output.h"
 #include "interp/syntax.h"
+#include "interp/tensor_checks.h"
 #include "runtime/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -265,7 +267,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (program) {
         Plan plan;
         plan_init(&plan, &diag);
-        if (plan_program(&plan, program) == 0) rf_exec(&plan);
+        if (plan_program(&plan, program) == 0) {
+            (void)tensor_checks_run(&plan);
+            rf_exec(&plan);
+        }
         plan_free(&plan);
     }
     arena_free(&ast);
