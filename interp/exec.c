@@ -97,23 +97,27 @@ static Value eval_source(Exec *x, const Node *n) {
     t->f = arena_array_uninit(x->arena, t->numel > 0 ? (size_t)t->numel : 1, sizeof(float));
     if (!t->f) return exec_fail(x, n->span, "out of memory reading tensor '%s'", x->out->name);
     size_t nbytes = (size_t)t->numel * dtype_size(ct->dtype);
+    /* A NaN or infinity in a checkpoint means a broken input; merging it
+     * would spread it silently through every method. Checked while
+     * decoding. */
+    bool check = !n->u.source.allow_nonfinite, finite = true;
+    const void *raw = data;    /* a checkpoint in memory */
     if (ct->file->fd >= 0) {
         /* Read with pread into the arena (float32 straight into place):
          * cheaper than faulting the mapping in and releasing it again, and
          * nothing of the input stays resident. */
-        void *raw = ct->dtype == DT_F32 ? (void *)t->f : arena_alloc_uninit(x->arena, nbytes ? nbytes : 1);
-        if (!raw) return exec_fail(x, n->span, "out of memory reading tensor '%s'", x->out->name);
+        void *buf = ct->dtype == DT_F32 ? (void *)t->f : arena_alloc_uninit(x->arena, nbytes ? nbytes : 1);
+        if (!buf) return exec_fail(x, n->span, "out of memory reading tensor '%s'", x->out->name);
         errno = 0;
-        if (st_read_bytes(ct->file, data, nbytes, raw) != 0)
+        if (st_read_bytes(ct->file, data, nbytes, buf) != 0)
             return exec_fail(x, n->span, "%s: cannot read tensor '%s': %s", ct->file->path, x->out->name,
                              errno ? strerror(errno) : "unexpected end of file");
-        if (ct->dtype != DT_F32) dtype_decode_f32(ct->dtype, raw, t->f, (size_t)t->numel);
-    } else {
-        dtype_decode_f32(ct->dtype, data, t->f, (size_t)t->numel);   /* a checkpoint in memory */
+        raw = buf;
     }
-    /* A NaN or infinity in a checkpoint means a broken input; merging it
-     * would spread it silently through every method. */
-    if (!n->u.source.allow_nonfinite && !kern_all_finite(t->f, (size_t)t->numel)) {
+    if (raw == t->f) finite = !check || kern_all_finite(t->f, (size_t)t->numel);
+    else if (check) finite = dtype_decode_f32_finite(ct->dtype, raw, t->f, (size_t)t->numel);
+    else dtype_decode_f32(ct->dtype, raw, t->f, (size_t)t->numel);
+    if (!finite) {
         for (int64_t j = 0; j < t->numel; j++) {
             if (!isfinite(t->f[j]))
                 return exec_fail(x, n->span, "%s holds %s at element %lld", ct->file->path,

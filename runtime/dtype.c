@@ -179,18 +179,34 @@ uint16_t dtype_f32_to_f16(float f) { return f32_to_f16(f); }
 
 /* ---- bulk conversions ---------------------------------------------------------- */
 
-SIMD_CLONES
-void dtype_decode_f32(DType src_dt, const void *src, float *dst, size_t n) {
+/* Exponent bits all ones: an infinity or a NaN. */
+static inline uint32_t not_finite(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return (u & 0x7f800000u) == 0x7f800000u;
+}
+
+/* Decodes n values; with check, also returns whether any decoded value is
+ * not finite (an OR in the same loop, so checking costs no second pass). */
+static inline __attribute__((always_inline)) uint32_t decode(DType src_dt, const void *src, float *dst, size_t n,
+                                                             bool check) {
     const unsigned char *s = src;
+    uint32_t bad = 0;
     switch (src_dt) {
     case DT_F32:
-        memcpy(dst, s, n * sizeof(float));
+        for (size_t i = 0; i < n; i++) {
+            float f;
+            memcpy(&f, s + 4 * i, 4);
+            dst[i] = f;
+            if (check) bad |= not_finite(f);
+        }
         break;
     case DT_BF16:
         for (size_t i = 0; i < n; i++) {
             uint16_t h;
             memcpy(&h, s + 2 * i, 2);
             dst[i] = bf16_to_f32(h);
+            if (check) bad |= not_finite(dst[i]);
         }
         break;
     case DT_F16:
@@ -198,6 +214,7 @@ void dtype_decode_f32(DType src_dt, const void *src, float *dst, size_t n) {
             uint16_t h;
             memcpy(&h, s + 2 * i, 2);
             dst[i] = f16_to_f32(h);
+            if (check) bad |= not_finite(dst[i]);
         }
         break;
     case DT_F64:
@@ -205,6 +222,7 @@ void dtype_decode_f32(DType src_dt, const void *src, float *dst, size_t n) {
             double d;
             memcpy(&d, s + 8 * i, 8);
             dst[i] = (float)d;
+            if (check) bad |= not_finite(dst[i]);
         }
         break;
     default:
@@ -212,6 +230,18 @@ void dtype_decode_f32(DType src_dt, const void *src, float *dst, size_t n) {
         memset(dst, 0, n * sizeof(float));
         break;
     }
+    return bad;
+}
+
+SIMD_CLONES
+void dtype_decode_f32(DType src_dt, const void *src, float *dst, size_t n) {
+    if (src_dt == DT_F32) memcpy(dst, src, n * sizeof(float));
+    else decode(src_dt, src, dst, n, false);
+}
+
+SIMD_CLONES
+bool dtype_decode_f32_finite(DType src_dt, const void *src, float *dst, size_t n) {
+    return decode(src_dt, src, dst, n, true) == 0;
 }
 
 SIMD_CLONES

@@ -54,6 +54,9 @@ uint16_t dtype_f32_to_f16(float f);
 
 /* Decodes n elements of a computable dtype from src (any alignment) into dst. */
 void dtype_decode_f32(DType src_dt, const void *src, float *dst, size_t n);
+/* dtype_decode_f32 that also says whether every decoded value is finite,
+ * checked in the same pass. */
+bool dtype_decode_f32_finite(DType src_dt, const void *src, float *dst, size_t n);
 /* Encodes n float32 values into a computable dtype at dst (any alignment). */
 void dtype_encode_f32(DType dst_dt, const float *src, void *dst, size_t n);
 

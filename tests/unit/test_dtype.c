@@ -222,6 +222,38 @@ static void test_bulk_unaligned(void) {
     CHECK(back[0] == 1.0f && isinf(back[1]) && back[2] == 1.0f + 0x1p-22f);
 }
 
+/* The checking decode gives the same values as the plain one and finds
+ * one NaN or infinity anywhere among many finite values, for every
+ * dtype; a finite float64 too big for float32 decodes to an infinity and
+ * is caught too. */
+static void test_decode_checks_finite(void) {
+    enum { N = 300 };
+    static float src[N], plain[N], checked[N];
+    static unsigned char buf[8 * N + 8];
+    for (int i = 0; i < N; i++) src[i] = (float)(i - 150) * 0.37f;
+    DType dts[] = { DT_F32, DT_BF16, DT_F16, DT_F64 };
+    const float bad_values[] = { NAN, INFINITY, -INFINITY };
+    int wrong = 0;
+    for (size_t k = 0; k < 4; k++) {
+        unsigned char *p = buf + 1 + k % 3;
+        dtype_encode_f32(dts[k], src, p, N);
+        dtype_decode_f32(dts[k], p, plain, N);
+        wrong += !dtype_decode_f32_finite(dts[k], p, checked, N) || memcmp(plain, checked, sizeof plain) != 0;
+        for (size_t b = 0; b < 3; b++)
+            for (int at = 0; at < N; at += 37) {
+                float with_bad[N];
+                memcpy(with_bad, src, sizeof with_bad);
+                with_bad[at] = bad_values[b];
+                dtype_encode_f32(dts[k], with_bad, p, N);
+                wrong += dtype_decode_f32_finite(dts[k], p, checked, N);
+            }
+    }
+    CHECK(wrong == 0);
+    double big[2] = { 1.0, 1e300 };
+    memcpy(buf, big, sizeof big);
+    CHECK(!dtype_decode_f32_finite(DT_F64, buf, checked, 2));
+}
+
 int main(void) {
     RUN_TEST(test_names);
     RUN_TEST(test_bf16_edges);
@@ -231,5 +263,6 @@ int main(void) {
     RUN_TEST(test_bf16_round_trip_all);
     RUN_TEST(test_f16_round_trip_all);
     RUN_TEST(test_bulk_unaligned);
+    RUN_TEST(test_decode_checks_finite);
     return CHECK_DONE();
 }
