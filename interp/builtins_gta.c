@@ -146,6 +146,8 @@ typedef struct GtaStream {
     size_t k, n_parts;
     ExecHints *hints;          /* cutoffs of earlier tensors, as first guesses */
     uint64_t *hint_key;        /* per model */
+    float *guess;              /* per model: the cutoff guessed, 0 for none */
+    int *rounds;               /* per model: statistics rounds its cutoff took */
     TopkStream *topk;          /* per model; used where topk_on[i] */
     bool *topk_on;
     bool l1_now;               /* this round sums L1 norms */
@@ -158,6 +160,28 @@ static bool gta_applies(const Node *n) {
     return ((const GtaMethod *)n->u.call.bi->info)->sparsify != SPARSIFY_OUTLIERS;
 }
 
+/* The band around a guessed cutoff, as a fraction of it: four times how far
+ * the last guess for the same key was off, within these bounds. A narrow
+ * band collects fewer entries; a miss costs a histogram round, and the
+ * next band is the widest again. */
+#define HINT_WIDEST 0.05f
+#define HINT_NARROWEST 0.01f
+#define HINT_WIDTH_KEY 0x5bd1e9955bd1e995ull
+
+static void put_hint(GtaStream *s, size_t i) {
+    uint32_t cutoff = s->topk[i].cutoff;
+    float c, width = HINT_WIDEST;
+    memcpy(&c, &cutoff, sizeof c);
+    if (s->guess[i] > 0 && s->rounds[i] == 1) {
+        float off = fabsf(c - s->guess[i]) / s->guess[i] * 4;
+        width = off < HINT_NARROWEST ? HINT_NARROWEST : off < HINT_WIDEST ? off : HINT_WIDEST;
+    }
+    uint32_t width_bits;
+    memcpy(&width_bits, &width, sizeof width_bits);
+    exec_hints_put(s->hints, s->hint_key[i], cutoff);
+    exec_hints_put(s->hints, s->hint_key[i] ^ HINT_WIDTH_KEY, width_bits);
+}
+
 static void gta_stream_free(void *state) {
     GtaStream *s = state;
     if (!s) return;
@@ -166,6 +190,8 @@ static void gta_stream_free(void *state) {
     free(s->topk);
     free(s->topk_on);
     free(s->hint_key);
+    free(s->guess);
+    free(s->rounds);
     free(s->l1_parts);
     free(s->l1_before);
     free(s->l1_after);
@@ -201,7 +227,10 @@ static void *gta_stream_open(Exec *x, const Node *n, Value *args, size_t n_parts
     s->l1_before = calloc(g.k, sizeof *s->l1_before);
     s->l1_after = calloc(g.k, sizeof *s->l1_after);
     s->hint_key = calloc(g.k, sizeof *s->hint_key);
-    if (!s->topk || !s->topk_on || !s->l1_parts || !s->l1_before || !s->l1_after || !s->hint_key) {
+    s->guess = calloc(g.k, sizeof *s->guess);
+    s->rounds = calloc(g.k, sizeof *s->rounds);
+    if (!s->topk || !s->topk_on || !s->l1_parts || !s->l1_before || !s->l1_after || !s->hint_key || !s->guess ||
+        !s->rounds) {
         gta_stream_free(s);
         return NULL;
     }
@@ -220,11 +249,14 @@ static void *gta_stream_open(Exec *x, const Node *n, Value *args, size_t n_parts
          * kind (another layer's) is usually within a few percent: collect
          * around it first. A miss costs a round, never a different result. */
         s->hint_key[i] = hint_key(n, i, x->out->name, keep);
-        uint32_t guess;
+        uint32_t guess, width_bits;
         if (s->hints && exec_hints_get(s->hints, s->hint_key[i], &guess)) {
-            float v;
+            float v, width = HINT_WIDEST;
             memcpy(&v, &guess, sizeof v);
-            float lo = v * 0.95f, hi = v * 1.05f;
+            if (exec_hints_get(s->hints, s->hint_key[i] ^ HINT_WIDTH_KEY, &width_bits))
+                memcpy(&width, &width_bits, sizeof width);
+            s->guess[i] = v;
+            float lo = v * (1 - width), hi = v * (1 + width);
             uint32_t blo, bhi;
             memcpy(&blo, &lo, sizeof blo);
             memcpy(&bhi, &hi, sizeof bhi);
@@ -321,7 +353,8 @@ static int gta_stream_close(void *state, int round, char *msg, size_t msg_len) {
             snprintf(msg, msg_len, "out of memory finding the top-k cutoff");
             return -1;
         }
-        if (r == 1) exec_hints_put(s->hints, s->hint_key[i], s->topk[i].cutoff);
+        s->rounds[i]++;
+        if (r == 1) put_hint(s, i);
         all = all && r == 1;
     }
     if (!all) return 0;
