@@ -211,10 +211,12 @@ Value exec_in_frame(Exec *x, Value v, const TensorInfo *info, long n_layers) {
     Value r = exec_force(&child, v);
     x->n_evaluated += child.n_evaluated;
     if (child.failed) {
-        x->failed = true;
-        x->needed_data = child.needed_data;
-        x->fail_at = child.fail_at;
-        memcpy(x->fail_msg, child.fail_msg, sizeof x->fail_msg);
+        if (!x->failed) {      /* the first failure is the one reported */
+            x->failed = true;
+            x->needed_data = child.needed_data;
+            x->fail_at = child.fail_at;
+            memcpy(x->fail_msg, child.fail_msg, sizeof x->fail_msg);
+        }
         return val_error();
     }
     return r;

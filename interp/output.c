@@ -943,20 +943,21 @@ typedef struct HashJob {
     const size_t *todo;        /* indices of the files to hash */
     size_t n, next;            /* next: atomic */
     bool *ok;
+    const volatile sig_atomic_t *cancel;  /* checked between files */
 } HashJob;
 
 static void *hash_worker(void *arg) {
     HashJob *hj = arg;
     for (;;) {
         size_t k = __atomic_fetch_add(&hj->next, 1, __ATOMIC_RELAXED);
-        if (k >= hj->n) return NULL;
+        if (k >= hj->n || (hj->cancel && *hj->cancel)) return NULL;
         size_t i = hj->todo[k];
         ErrBuf err;
         hj->ok[i] = hash64_file(hj->files[i].path, &hj->files[i].hash, &hj->files[i].bytes, &err) == 0;
     }
 }
 
-static ProvFile *hash_inputs(Plan *p, int threads, size_t *n) {
+static ProvFile *hash_inputs(Plan *p, int threads, const volatile sig_atomic_t *cancel, size_t *n) {
     size_t total = 0;
     for (size_t i = 0; i < p->n_ckpts; i++) total += p->ckpts[i].ckpt->n_shards;
     ProvFile *f = calloc(total + 1, sizeof *f);
@@ -974,9 +975,13 @@ static ProvFile *hash_inputs(Plan *p, int threads, size_t *n) {
     char cache_path[4096];
     HashCache *cache =
         hashcache_default_path(cache_path, sizeof cache_path) ? hashcache_open(cache_path, PROV_HASH_NAME) : NULL;
-    HashJob hj = { .files = f, .todo = todo, .ok = ok };
+    HashJob hj = { .files = f, .todo = todo, .ok = ok, .cancel = cancel };
     for (size_t i = 0, k = 0; i < p->n_ckpts; i++)
         for (size_t s = 0; s < p->ckpts[i].ckpt->n_shards; s++) f[k++].path = p->ckpts[i].ckpt->shards[s]->path;
+    /* The time of the stats, not of the end of hashing: a file changed
+     * within HASHCACHE_SETTLE_SECONDS before them is not remembered (its
+     * times may not have moved since). */
+    int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; i < total; i++) {
         /* Stat before hashing: a file changed meanwhile is remembered
          * under its old times, which it no longer has. */
@@ -994,10 +999,10 @@ static ProvFile *hash_inputs(Plan *p, int threads, size_t *n) {
         if (pthread_create(&tids[started], NULL, hash_worker, &hj) == 0) started++;
     hash_worker(&hj);
     for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
-    int64_t now = (int64_t)time(NULL);
     for (size_t k = 0; k < hj.n; k++) {
         size_t i = todo[k];
-        if (ok[i] && stat_ok[i]) hashcache_put(cache, f[i].path, &st[i], f[i].hash, now);
+        if (ok[i] && stat_ok[i] && hashcache_trusts(f[i].path))
+            hashcache_put(cache, f[i].path, &st[i], f[i].hash, now);
     }
     hashcache_save(cache);
     hashcache_close(cache);
@@ -1026,7 +1031,7 @@ int output_run(Plan *p, const OutputOptions *opt) {
     }
     /* Provenance first: the recipe and every input's content hash go into
      * the header of each shard, which the writers fix at creation. */
-    inputs = hash_inputs(p, opt->threads, &n_inputs);
+    inputs = hash_inputs(p, opt->threads, opt->cancel, &n_inputs);
     recipe = card_recipe(p, &recipe_len);
     char recipe_hex[17], *inputs_json = NULL;
     snprintf(recipe_hex, sizeof recipe_hex, "%016llx",

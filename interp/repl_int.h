@@ -38,9 +38,9 @@ typedef struct Repl {
     unsigned long line_no;     /* lines read so far */
 } Repl;
 
-/* Set by the SIGINT handler; long commands check it between tensors. */
+/* Set by the SIGINT handler; long commands and saves check it between
+ * tensors. */
 extern volatile sig_atomic_t repl_interrupted;
-/* Set while a save runs: output_run cannot be stopped half-way. */
 
 /* Takes ownership of f for the rest of the session; NULL stays NULL. */
 SrcFile *repl_keep_src(Repl *r, SrcFile *f);
@@ -68,8 +68,6 @@ bool repl_eval_slice(Repl *r, const char *name, const char *line, size_t start, 
  * it was cut from when it is an indexing or select/drop of one, so
  * out["model.layers.0.x"] shows what save(out) would write. */
 long repl_n_layers(Value m);
-/* Indices of s->items in natural order (embeddings, blocks, norm, head);
- * malloc'd. */
 /* Computes tensor `info` of the model (or per-tensor value) v in arena a.
  * Reports a failure (located where it happened) and returns an error
  * value. */

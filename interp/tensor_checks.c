@@ -27,7 +27,7 @@ static Probe probe(Checker *c, Value v, Value *out) {
     Arena arena;
     arena_init(&arena);
     Exec x;
-    Probe r = PROBE_NEEDS_DATA;     /* out of memory: say nothing */
+    Probe r = PROBE_NEEDS_DATA;     /* also when out of memory: say nothing */
     if (exec_init(&x, &arena, c->plan->n_nodes, c->tensor, c->n_layers) == 0) {
         x.no_data = true;
         Value got = exec_force(&x, v);
@@ -35,7 +35,8 @@ static Probe probe(Checker *c, Value v, Value *out) {
             r = PROBE_OK;
             /* Only a boolean is looked at; anything else lives in the arena. */
             if (out) *out = got.kind == V_BOOL ? got : val_none();
-        } else if (!x.needed_data) {
+        } else if (!x.needed_data && !strstr(x.fail_msg, "out of memory")) {
+            /* (Running out of memory says nothing about the recipe.) */
             r = PROBE_FAILED;
             c->failed = true;
             c->at = x.fail_at;

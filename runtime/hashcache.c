@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 typedef struct CacheEntry {
@@ -126,6 +127,21 @@ bool hashcache_get(HashCache *c, const struct stat *st, uint64_t *hash) {
     e->used = ++c->clock;
     c->changed = true;         /* its place in the order moved */
     return true;
+}
+
+/* File systems whose status-change time is not one a write always moves
+ * (FAT and exFAT keep a creation time there; FUSE file systems vary). */
+bool hashcache_trusts(const char *path) {
+    struct statfs fs;
+    if (statfs(path, &fs) != 0) return false;
+    switch ((unsigned long)fs.f_type) {
+    case 0x4d44:               /* FAT */
+    case 0x2011bab0:           /* exFAT */
+    case 0x65735546:           /* FUSE */
+        return false;
+    default:
+        return true;
+    }
 }
 
 void hashcache_put(HashCache *c, const char *path, const struct stat *st, uint64_t hash, int64_t now) {

@@ -6,8 +6,9 @@
  * content changes: device, inode, size, and the modification and
  * status-change times to the nanosecond (the status-change time cannot be
  * set back by a user). A file changed too recently for its times to be
- * trusted (HASHCACHE_SETTLE_SECONDS) is hashed and not remembered, as git
- * does with its index. The cache is a text file rewritten whole (to a
+ * trusted (HASHCACHE_SETTLE_SECONDS before it was looked at) is hashed and
+ * not remembered, as git does with its index; so are files on FAT, exFAT
+ * and FUSE file systems, whose status-change times do not follow writes. The cache is a text file rewritten whole (to a
  * temporary, then renamed); it names the hash it holds, and a cache of
  * another hash kind is ignored. Only the input hashes provenance records
  * come from it; `verify` reads every file it checks. */
@@ -34,6 +35,10 @@ bool hashcache_default_path(char *buf, size_t len);
 HashCache *hashcache_open(const char *path, const char *kind);
 /* The remembered hash of a file whose stat is st. */
 bool hashcache_get(HashCache *c, const struct stat *st, uint64_t *hash);
+/* Whether the file system holding path changes a file's status-change
+ * time on every write (not FAT, exFAT or FUSE): only such files may be
+ * remembered. */
+bool hashcache_trusts(const char *path);
 /* Remembers a hash computed from a file whose stat, taken before hashing,
  * is st (ignored when the file changed too recently: now is the current
  * time in seconds). */

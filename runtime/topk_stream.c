@@ -121,7 +121,10 @@ static void pack_lut_init(void) {
 
 /* collect_portable, eight entries at a time: the in-band lanes are packed
  * to the front of a vector by a permutation from pack_lut and the whole
- * vector is stored; the end moves by the number packed. */
+ * vector is stored (at most entry j + 7, inside the m entries: the end
+ * never passes j); the end moves by the number packed. Magnitude bits and
+ * hi are at most 0x7f7fffff (bands stay within the finite magnitudes), so
+ * the signed compare that counts entries above hi is exact. */
 __attribute__((target("avx2,popcnt"))) static size_t collect_avx2(const float *d, size_t m, uint32_t lo,
                                                                  uint32_t hi, uint32_t *band,
                                                                  uint64_t *above_out) {

@@ -42,6 +42,12 @@ static void test_found_only_for_the_same_file(void) {
     other.st_mtim.tv_sec--;
     CHECK(!hashcache_get(c, &other, &h));
     other = st;
+    other.st_mtim.tv_nsec++;
+    CHECK(!hashcache_get(c, &other, &h));
+    other = st;
+    other.st_ctim.tv_sec++;
+    CHECK(!hashcache_get(c, &other, &h));
+    other = st;
     other.st_size++;
     CHECK(!hashcache_get(c, &other, &h));
     other = st;
@@ -128,6 +134,12 @@ static void test_capped_least_recently_used_first(void) {
     hashcache_close(c);
 }
 
+static void test_trusted_file_systems(void) {
+    /* Wherever the tests run (ext4, tmpfs, overlay...), writes move ctime. */
+    CHECK(hashcache_trusts("/tmp"));
+    CHECK(!hashcache_trusts("/no/such/path"));
+}
+
 static void test_default_path(void) {
     char buf[512];
     setenv("MERGELANG_CACHE_DIR", "/x/cache", 1);
@@ -151,6 +163,7 @@ int main(void) {
     RUN_TEST(test_settling_files_are_not_remembered);
     RUN_TEST(test_saved_and_reloaded);
     RUN_TEST(test_capped_least_recently_used_first);
+    RUN_TEST(test_trusted_file_systems);
     RUN_TEST(test_default_path);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf /tmp/mergelang-test-hashcache-%ld", (long)getpid());

@@ -133,7 +133,7 @@ static void test_collect_matches_portable(void) {
     for (size_t j = 0; j < N; j++) d[j] = (float)(urand() * 2 - 1);
     d[3] = -0.0f;
     d[4] = 0.0f;
-    static uint32_t got[N], want[N];
+    static uint32_t got[N + 8], want[N];
     const float bands[][2] = { { 0.25f, 0.5f }, { 0.0f, 0.0f }, { 0.0f, 3.0f }, { 2.0f, 3.0f }, { 0.999f, 1.0f } };
     size_t differ = 0;
     for (size_t b = 0; b < sizeof bands / sizeof bands[0]; b++) {
@@ -144,7 +144,11 @@ static void test_collect_matches_portable(void) {
             for (size_t off = 0; off < 3; off++) {
                 size_t len = m == 40 ? N - off : m;
                 uint64_t a_got = 7, a_want = 9;
+                /* The band has room for len entries only: nothing past them
+                 * may be written. */
+                for (size_t g = 0; g < 8; g++) got[len + g] = 0xdeadbeefu;
                 size_t k_got = topk_collect(d + off, len, lo, hi, got, &a_got);
+                for (size_t g = 0; g < 8; g++) differ += got[len + g] != 0xdeadbeefu;
                 size_t k_want = topk_collect_portable(d + off, len, lo, hi, want, &a_want);
                 differ += k_got != k_want || a_got != a_want || memcmp(got, want, k_want * sizeof *got) != 0;
             }
