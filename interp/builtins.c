@@ -417,13 +417,13 @@ static const Builtin table[] = {
       .plan = plan_gta, .exec = exec_gta, .info = &m_dare_linear,
       .signature = "dare_linear(base, models, weights=1, density=1, lambda=1, normalize=false, "
                    "rescale=true, seed=0)" },
-    { .name = "breadcrumbs",
+    { .name = "breadcrumbs", .stream = &gta_stream,
       .params = { "base", "models", "weights", "density", "gamma", "lambda", "normalize", "rescale",
                   NULL }, .n_required = 2,
       .plan = plan_gta, .exec = exec_gta, .info = &m_breadcrumbs,
       .signature = "breadcrumbs(base, models, weights=1, density=1, gamma=0.01, lambda=1, "
                    "normalize=false, rescale=false)" },
-    { .name = "breadcrumbs_ties",
+    { .name = "breadcrumbs_ties", .stream = &gta_stream,
       .params = { "base", "models", "weights", "density", "gamma", "lambda", "normalize", "rescale",
                   "consensus", "weighted_election", "divisor", NULL }, .n_required = 2,
       .plan = plan_gta, .exec = exec_gta, .info = &m_breadcrumbs_ties,

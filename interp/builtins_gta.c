@@ -145,20 +145,19 @@ static bool task_vector(Exec *x, const Node *n, const GtaSetup *g, Value *args, 
 typedef struct GtaStream {
     size_t k, n_parts;
     ExecHints *hints;          /* cutoffs of earlier tensors, as first guesses */
-    uint64_t *hint_key;        /* per model */
-    float *guess;              /* per model: the cutoff guessed, 0 for none */
-    int *rounds;               /* per model: statistics rounds its cutoff took */
-    TopkStream *topk;          /* per model; used where topk_on[i] */
+    /* Cutoffs, two slots per model: slot i is model i's top-k (magnitude
+     * trim), or the lower cutoff of its breadcrumbs ranks; slot k + i the
+     * upper one. Each slot used where topk_on[slot]. */
+    TopkStream *topk;
     bool *topk_on;
+    uint64_t *hint_key;        /* per slot */
+    float *guess;              /* per slot: the cutoff guessed, 0 for none */
+    int *rounds;               /* per slot: statistics rounds its cutoff took */
     bool l1_now;               /* this round sums L1 norms */
     bool l1_done;
     double *l1_parts;          /* [part][model][2]: before, after sparsifying */
     double *l1_before, *l1_after;
 } GtaStream;
-
-static bool gta_applies(const Node *n) {
-    return ((const GtaMethod *)n->u.call.bi->info)->sparsify != SPARSIFY_OUTLIERS;
-}
 
 /* The band around a guessed cutoff, as a fraction of it: four times how far
  * the last guess for the same key was off, within these bounds. A narrow
@@ -185,7 +184,7 @@ static void put_hint(GtaStream *s, size_t i) {
 static void gta_stream_free(void *state) {
     GtaStream *s = state;
     if (!s) return;
-    for (size_t i = 0; s->topk && i < s->k; i++)
+    for (size_t i = 0; s->topk && i < 2 * s->k; i++)
         if (s->topk_on[i]) topk_free(&s->topk[i]);
     free(s->topk);
     free(s->topk_on);
@@ -210,9 +209,37 @@ static uint64_t hint_key(const Node *n, size_t i, const char *name, uint64_t kee
     return h ^ ((uint64_t)n->id * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)i << 48) ^ (uint64_t)(63 - __builtin_clzll(keep | 1));
 }
 
-/* Which statistics this tensor needs: a top-k cutoff for each model whose
- * magnitude trim keeps some but not all entries of the whole tensor, and
- * L1 norms when rescaling. */
+/* Starts the cutoff of slot `slot` (model i): the top `keep` entries of
+ * the whole tensor, ties shared by index (keep_last: the last ones). */
+static bool open_topk(GtaStream *s, const Node *n, const Exec *x, size_t slot, uint64_t keep, bool keep_last) {
+    if (topk_init(&s->topk[slot], keep, s->n_parts) != 0) return false;
+    s->topk_on[slot] = true;
+    if (keep_last) topk_keep_last(&s->topk[slot]);
+    /* The same node's cutoff for the same model on a tensor of the same
+     * kind (another layer's) is usually within a few percent: collect
+     * around it first. A miss costs a round, never a different result. */
+    s->hint_key[slot] = hint_key(n, slot, x->out->name, keep);
+    uint32_t guess, width_bits;
+    if (s->hints && exec_hints_get(s->hints, s->hint_key[slot], &guess)) {
+        float v, width = HINT_WIDEST;
+        memcpy(&v, &guess, sizeof v);
+        if (exec_hints_get(s->hints, s->hint_key[slot] ^ HINT_WIDTH_KEY, &width_bits))
+            memcpy(&width, &width_bits, sizeof width);
+        s->guess[slot] = v;
+        float lo = v * (1 - width), hi = v * (1 + width);
+        uint32_t blo, bhi;
+        memcpy(&blo, &lo, sizeof blo);
+        memcpy(&bhi, &hi, sizeof bhi);
+        topk_guess(&s->topk[slot], blo, bhi);
+    }
+    return true;
+}
+
+/* Which statistics this tensor needs: for each model whose magnitude trim
+ * keeps some but not all entries of the whole tensor, its top-k cutoff;
+ * for breadcrumbs, the two cutoffs around the ranks it keeps (ranks >=
+ * start are the top n - start, ranks >= end the top n - end, ties by
+ * index as its ascending sort orders them); L1 norms when rescaling. */
 static void *gta_stream_open(Exec *x, const Node *n, Value *args, size_t n_parts) {
     GtaSetup g;
     if (!gta_setup(x, n, args, &g)) return NULL;
@@ -221,47 +248,40 @@ static void *gta_stream_open(Exec *x, const Node *n, Value *args, size_t n_parts
     s->k = g.k;
     s->n_parts = n_parts;
     s->hints = exec_stats_hints(x);
-    s->topk = calloc(g.k, sizeof *s->topk);
-    s->topk_on = calloc(g.k, sizeof *s->topk_on);
+    s->topk = calloc(2 * g.k, sizeof *s->topk);
+    s->topk_on = calloc(2 * g.k, sizeof *s->topk_on);
     s->l1_parts = calloc(n_parts * g.k * 2, sizeof *s->l1_parts);
     s->l1_before = calloc(g.k, sizeof *s->l1_before);
     s->l1_after = calloc(g.k, sizeof *s->l1_after);
-    s->hint_key = calloc(g.k, sizeof *s->hint_key);
-    s->guess = calloc(g.k, sizeof *s->guess);
-    s->rounds = calloc(g.k, sizeof *s->rounds);
+    s->hint_key = calloc(2 * g.k, sizeof *s->hint_key);
+    s->guess = calloc(2 * g.k, sizeof *s->guess);
+    s->rounds = calloc(2 * g.k, sizeof *s->rounds);
     if (!s->topk || !s->topk_on || !s->l1_parts || !s->l1_before || !s->l1_after || !s->hint_key || !s->guess ||
         !s->rounds) {
         gta_stream_free(s);
         return NULL;
     }
     uint64_t total = (uint64_t)shape_numel(&x->out->shape);
-    bool any_topk = false;
-    for (size_t i = 0; i < g.k && g.base->f; i++) {
-        if (g.m->sparsify != SPARSIFY_MAGNITUDE || g.per_row || g.density[i] >= 1) continue;
-        uint64_t keep = (uint64_t)gta_kept_count(g.density[i], (size_t)total);
-        if (keep == 0 || keep >= total) continue;
-        if (topk_init(&s->topk[i], keep, n_parts) != 0) {
-            gta_stream_free(s);
-            return NULL;
+    bool any_topk = false, ok = true;
+    for (size_t i = 0; i < g.k && g.base->f && ok; i++) {
+        if (g.per_row || g.density[i] >= 1) continue;
+        if (g.m->sparsify == SPARSIFY_MAGNITUDE) {
+            uint64_t keep = (uint64_t)gta_kept_count(g.density[i], (size_t)total);
+            if (keep == 0 || keep >= total) continue;
+            ok = open_topk(s, n, x, i, keep, false);
+            any_topk = true;
+        } else if (g.m->sparsify == SPARSIFY_OUTLIERS) {
+            size_t start, end;
+            gta_outlier_range((size_t)total, g.density[i], g.gamma[i], &start, &end);
+            if (start >= end) continue;     /* keeps nothing: sparsify zeroes */
+            if (start > 0) ok = open_topk(s, n, x, i, total - start, true);
+            if (ok && end < total) ok = open_topk(s, n, x, g.k + i, total - end, true);
+            any_topk = any_topk || start > 0 || end < total;
         }
-        s->topk_on[i] = any_topk = true;
-        /* The same node's cutoff for the same model on a tensor of the same
-         * kind (another layer's) is usually within a few percent: collect
-         * around it first. A miss costs a round, never a different result. */
-        s->hint_key[i] = hint_key(n, i, x->out->name, keep);
-        uint32_t guess, width_bits;
-        if (s->hints && exec_hints_get(s->hints, s->hint_key[i], &guess)) {
-            float v, width = HINT_WIDEST;
-            memcpy(&v, &guess, sizeof v);
-            if (exec_hints_get(s->hints, s->hint_key[i] ^ HINT_WIDTH_KEY, &width_bits))
-                memcpy(&width, &width_bits, sizeof width);
-            s->guess[i] = v;
-            float lo = v * (1 - width), hi = v * (1 + width);
-            uint32_t blo, bhi;
-            memcpy(&blo, &lo, sizeof blo);
-            memcpy(&bhi, &hi, sizeof bhi);
-            topk_guess(&s->topk[i], blo, bhi);
-        }
+    }
+    if (!ok) {
+        gta_stream_free(s);
+        return NULL;
     }
     s->l1_done = !g.rescale || !g.base->f;
     s->l1_now = !any_topk && !s->l1_done;
@@ -288,7 +308,16 @@ static bool sparsify(Exec *x, const Node *n, const GtaSetup *g, size_t i, float 
         return true;
     case SPARSIFY_RANDOM: gta_drop_random_from(d, g->numel, density, stream, first); return true;
     case SPARSIFY_OUTLIERS:
-        gta_trim_outliers(d, g->numel, density, g->gamma[i], scratch, (uint32_t *)((float *)scratch + g->numel));
+        if (!st) {
+            gta_trim_outliers(d, g->numel, density, g->gamma[i], scratch, (uint32_t *)((float *)scratch + g->numel));
+        } else if (st->topk_on[i] || st->topk_on[st->k + i]) {
+            topk_keep_between(st->topk_on[i] ? &st->topk[i] : NULL,
+                              st->topk_on[st->k + i] ? &st->topk[st->k + i] : NULL, x->part, d, g->numel);
+        } else if (!(density >= 1)) {
+            size_t start, end;
+            gta_outlier_range((size_t)shape_numel(&x->out->shape), density, g->gamma[i], &start, &end);
+            if (start >= end) memset(d, 0, g->numel * sizeof *d);
+        }
         return true;
     case SPARSIFY_DELLA:
         if (gta_drop_della_from(d, g->numel, g->row_len, density, g->epsilon[i], stream, first, scratch) ==
@@ -314,11 +343,13 @@ static Value gta_stream_scan(Exec *x, const Node *n, Value *args, void *state, i
     uint32_t *hist = arena_array_uninit(x->arena, g.numel > TOPK_SCRATCH ? g.numel : TOPK_SCRATCH, sizeof *hist);
     if (!d || !scratch || !hist) return exec_fail(x, n->span, "out of memory");
     for (size_t i = 0; i < g.k; i++) {
-        bool topk_pending = s->topk_on[i] && s->topk[i].phase != TOPK_DONE;
-        if (!topk_pending && !s->l1_now) continue;
+        bool pending_lo = s->topk_on[i] && s->topk[i].phase != TOPK_DONE;
+        bool pending_hi = s->topk_on[s->k + i] && s->topk[s->k + i].phase != TOPK_DONE;
+        if (!pending_lo && !pending_hi && !s->l1_now) continue;
         if (!task_vector(x, n, &g, args, i, d)) return val_error();
-        if (topk_pending) {
-            topk_scan(&s->topk[i], x->part, d, g.numel, hist);
+        if (pending_lo || pending_hi) {
+            if (pending_lo) topk_scan(&s->topk[i], x->part, d, g.numel, hist);
+            if (pending_hi) topk_scan(&s->topk[s->k + i], x->part, d, g.numel, hist);
             continue;
         }
         double *sums = &s->l1_parts[(x->part * s->k + i) * 2];
@@ -346,7 +377,7 @@ static int gta_stream_close(void *state, int round, char *msg, size_t msg_len) {
         return 1;
     }
     bool all = true;
-    for (size_t i = 0; i < s->k; i++) {
+    for (size_t i = 0; i < 2 * s->k; i++) {
         if (!s->topk_on[i] || s->topk[i].phase == TOPK_DONE) continue;
         int r = topk_close(&s->topk[i]);
         if (r < 0) {
@@ -364,7 +395,6 @@ static int gta_stream_close(void *state, int round, char *msg, size_t msg_len) {
 }
 
 const BuiltinStream gta_stream = {
-    .applies = gta_applies,
     .open = gta_stream_open,
     .scan = gta_stream_scan,
     .close_round = gta_stream_close,

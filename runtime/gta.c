@@ -187,10 +187,7 @@ static int64_t py_int(double x, int64_t N) {
     return (int64_t)x;
 }
 
-size_t gta_trim_outliers(float *d, size_t n, double density, double gamma, float *scratch_f,
-                         uint32_t *scratch_idx) {
-    (void)scratch_idx; /* selection needs no index array */
-    if (density >= 1) return n;
+void gta_outlier_range(size_t n, double density, double gamma, size_t *start_out, size_t *end_out) {
     int64_t N = (int64_t)n;
     int64_t target = py_int(density * (double)N, N);
     int64_t n_top = py_int(gamma * (double)N, N);
@@ -208,15 +205,25 @@ size_t gta_trim_outliers(float *d, size_t n, double density, double gamma, float
     if (start > N) start = N;
     if (end < 0) end = 0;
     if (end > N) end = N;
+    *start_out = (size_t)start;
+    *end_out = (size_t)(end > start ? end : start);
+}
+
+size_t gta_trim_outliers(float *d, size_t n, double density, double gamma, float *scratch_f,
+                         uint32_t *scratch_idx) {
+    (void)scratch_idx; /* selection needs no index array */
+    if (density >= 1) return n;
+    size_t start, end;
+    gta_outlier_range(n, density, gamma, &start, &end);
     if (start >= end) {
         zero(d, n);
         return 0;
     }
-    if (start == 0 && end == N) return n;
+    if (start == 0 && end == n) return n;
 
     for (size_t j = 0; j < n; j++) scratch_f[j] = fabsf(d[j]);
-    float lo = select_nth(scratch_f, n, (size_t)start);
-    float hi = select_nth(scratch_f, n, (size_t)(end - 1));
+    float lo = select_nth(scratch_f, n, start);
+    float hi = select_nth(scratch_f, n, end - 1);
     size_t below_lo = 0, below_hi = 0;
     for (size_t j = 0; j < n; j++) {
         float a = fabsf(d[j]);
@@ -226,7 +233,7 @@ size_t gta_trim_outliers(float *d, size_t n, double density, double gamma, float
     /* Among the entries equal to lo, the first (start - below_lo) by index
      * rank below `start`; among those equal to hi, the first
      * (end - below_hi) rank below `end`. */
-    size_t drop_lo = (size_t)start - below_lo, keep_hi = (size_t)end - below_hi;
+    size_t drop_lo = start - below_lo, keep_hi = end - below_hi;
     size_t seen_lo = 0, seen_hi = 0;
     for (size_t j = 0; j < n; j++) {
         float a = fabsf(d[j]);
@@ -236,7 +243,7 @@ size_t gta_trim_outliers(float *d, size_t n, double density, double gamma, float
         if (a == hi) seen_hi++;
         if (!keep) d[j] = 0.0f;
     }
-    return (size_t)(end - start);
+    return end - start;
 }
 
 /* ---- DELLA --------------------------------------------------------------- */

@@ -43,6 +43,8 @@ void topk_guess(TopkStream *t, uint32_t lo, uint32_t hi) {
     t->guessed = true;
 }
 
+void topk_keep_last(TopkStream *t) { t->keep_last = true; }
+
 void topk_free(TopkStream *t) {
     if (t->parts)
         for (size_t p = 0; p < t->n_parts; p++) free(t->parts[p].band);
@@ -224,10 +226,11 @@ void topk_scan(TopkStream *t, size_t p, const float *d, size_t m, uint32_t *scra
 }
 
 /* Shares out the entries equal to the cutoff: the first ones by index, so
- * parts in index order each keep what the earlier ones left. */
+ * parts in index order each keep what the earlier ones left (keep_last:
+ * the last ones, parts in reverse order). */
 static void finish(TopkStream *t, uint64_t keep_eq) {
-    for (size_t p = 0; p < t->n_parts; p++) {
-        TopkPart *part = &t->parts[p];
+    for (size_t q = 0; q < t->n_parts; q++) {
+        TopkPart *part = &t->parts[t->keep_last ? t->n_parts - 1 - q : q];
         part->keep_eq = part->n_eq < keep_eq ? part->n_eq : keep_eq;
         keep_eq -= part->keep_eq;
         free(part->band);
@@ -356,22 +359,45 @@ int topk_close(TopkStream *t) {
     return 1;
 }
 
+/* Whether the top k keeps each entry of a part, decided in index order. */
+typedef struct Keeper {
+    uint32_t cutoff;
+    uint64_t skip, keep, seen;  /* of the entries equal to the cutoff: the
+                                   first `skip` are not kept, the next `keep` are */
+} Keeper;
+
+static Keeper keeper(const TopkStream *t, size_t p) {
+    uint64_t n_eq = t->parts[p].n_eq, keep_eq = t->parts[p].keep_eq;
+    return (Keeper){ .cutoff = t->cutoff, .skip = t->keep_last ? n_eq - keep_eq : 0, .keep = keep_eq };
+}
+
+static inline bool keeps(Keeper *k, uint32_t b) {
+    if (b != k->cutoff) return b > k->cutoff;
+    bool kept = k->seen >= k->skip && k->seen < k->skip + k->keep;
+    k->seen++;
+    return kept;
+}
+
 void topk_apply(const TopkStream *t, size_t p, float *d, size_t m) {
-    uint32_t cutoff = t->cutoff;
     uint64_t keep_eq = t->parts[p].keep_eq;
     if (keep_eq == 0 || keep_eq == t->parts[p].n_eq) {
         /* No tie to share out in this part: a select the compiler vectorises. */
-        uint32_t lowest_kept = keep_eq ? cutoff : cutoff + 1;
+        uint32_t lowest_kept = keep_eq ? t->cutoff : t->cutoff + 1;
         for (size_t j = 0; j < m; j++) d[j] = mag_bits(d[j]) >= lowest_kept ? d[j] : 0.0f;
         return;
     }
+    Keeper k = keeper(t, p);
+    for (size_t j = 0; j < m; j++)
+        if (!keeps(&k, mag_bits(d[j]))) d[j] = 0.0f;
+}
+
+void topk_keep_between(const TopkStream *lo, const TopkStream *hi, size_t p, float *d, size_t m) {
+    Keeper kl = lo ? keeper(lo, p) : (Keeper){ 0 }, kh = hi ? keeper(hi, p) : (Keeper){ 0 };
     for (size_t j = 0; j < m; j++) {
         uint32_t b = mag_bits(d[j]);
-        if (b > cutoff) continue;
-        if (b == cutoff && keep_eq > 0) {
-            keep_eq--;
-            continue;
-        }
-        d[j] = 0.0f;
+        /* Both decisions from the entry's own magnitude, each with its own
+         * count of ties. */
+        bool in_lo = lo ? keeps(&kl, b) : true, in_hi = hi ? keeps(&kh, b) : false;
+        if (!in_lo || in_hi) d[j] = 0.0f;
     }
 }

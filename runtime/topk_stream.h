@@ -48,6 +48,7 @@ typedef struct TopkStream {
     uint64_t *hist;            /* TOPK_BAND counters */
     uint32_t cutoff;           /* once known */
     bool guessed;              /* COLLECT on a guessed band: `above` unknown yet */
+    bool keep_last;            /* of the entries equal to the cutoff, keep the last by index */
     size_t n_parts;
     TopkPart *parts;
     bool oom;
@@ -62,6 +63,10 @@ int topk_init(TopkStream *t, uint64_t k, size_t n_parts);
  * result is the same either way. */
 void topk_guess(TopkStream *t, uint32_t lo, uint32_t hi);
 void topk_free(TopkStream *t);
+/* Of the entries equal to the cutoff, keep the last ones by index instead
+ * of the first (the top of an ascending order that breaks ties by index,
+ * as breadcrumbs ranks). Call before the first scan. */
+void topk_keep_last(TopkStream *t);
 /* Adds part p (m entries) for the current phase. scratch: at least
  * TOPK_SCRATCH and m uint32. */
 #define TOPK_SCRATCH (2 * TOPK_BUCKETS)
@@ -79,5 +84,9 @@ size_t topk_collect_portable(const float *d, size_t m, uint32_t lo, uint32_t hi,
                              uint64_t *above);
 /* DONE: zeroes the entries of part p (m entries) the top k does not keep. */
 void topk_apply(const TopkStream *t, size_t p, float *d, size_t m);
+/* DONE, both: zeroes the entries of part p that lo's top k does not keep
+ * or that hi's top k keeps: what remains lies between the two cutoffs (a
+ * NULL lo keeps everything, a NULL hi keeps nothing). */
+void topk_keep_between(const TopkStream *lo, const TopkStream *hi, size_t p, float *d, size_t m);
 
 #endif

@@ -3,6 +3,7 @@
  * random data, heavy ties, all-equal data (the counting path), a bucket too
  * big to collect (a second histogram round) and the extremes of k. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,122 @@ static void test_guessed_band(void) {
     free(d);
 }
 
+/* keep_last: of the entries equal to the cutoff the last ones by index are
+ * kept (the top k of an ascending order that breaks ties by index), and
+ * topk_keep_between(NULL, t) zeroes exactly what topk_apply keeps; checked
+ * against a
+ * sort, on data with many ties, for several k and splits, with the parts
+ * scanned in reverse order. */
+static const float *order_d;
+static int ascending_stable(const void *a, const void *b) {
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    float x = fabsf(order_d[i]), y = fabsf(order_d[j]);
+    if (x != y) return x < y ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+static void test_keep_last_and_zero_kept(void) {
+    size_t n = 3000;
+    float *d = malloc(n * sizeof *d), *kept = malloc(n * sizeof *d), *dropped = malloc(n * sizeof *d);
+    bool *want = malloc(n * sizeof *want);
+    size_t *idx = malloc(n * sizeof *idx);
+    for (size_t j = 0; j < n; j++) d[j] = (float)((int)(urand() * 9) - 4) * 0.125f;
+    for (size_t j = 0; j < n; j++) idx[j] = j;
+    order_d = d;
+    qsort(idx, n, sizeof *idx, ascending_stable);
+    const size_t splits[] = { 1, 100, 7, 3000 };
+    size_t wrong = 0;
+    for (uint64_t k = 1; k < n; k += 277)
+        for (size_t s = 0; s < 4; s++) {
+            size_t part = splits[s], n_parts = (n + part - 1) / part;
+            TopkStream t;
+            CHECK(topk_init(&t, k, n_parts) == 0);
+            topk_keep_last(&t);
+            uint32_t *scratch = malloc((part > TOPK_SCRATCH ? part : TOPK_SCRATCH) * sizeof *scratch);
+            int r = 0, rounds = 0;
+            while (r == 0 && rounds++ < 12) {
+                for (size_t p = n_parts; p-- > 0;)
+                    topk_scan(&t, p, d + p * part, p + 1 < n_parts ? part : n - p * part, scratch);
+                r = topk_close(&t);
+            }
+            CHECK(r == 1);
+            memcpy(kept, d, n * sizeof *d);
+            memcpy(dropped, d, n * sizeof *d);
+            for (size_t p = 0; p < n_parts; p++) {
+                size_t m = p + 1 < n_parts ? part : n - p * part;
+                topk_apply(&t, p, kept + p * part, m);
+                topk_keep_between(NULL, &t, p, dropped + p * part, m);
+            }
+            for (size_t j = 0; j < n; j++) want[j] = false;
+            for (size_t r2 = n - k; r2 < n; r2++) want[idx[r2]] = true;
+            for (size_t j = 0; j < n; j++) {
+                float w_kept = want[j] ? d[j] : 0.0f, w_dropped = want[j] ? 0.0f : d[j];
+                wrong += memcmp(&kept[j], &w_kept, sizeof w_kept) != 0;
+                wrong += memcmp(&dropped[j], &w_dropped, sizeof w_dropped) != 0;
+            }
+            free(scratch);
+            topk_free(&t);
+        }
+    CHECK(wrong == 0);
+    free(d);
+    free(kept);
+    free(dropped);
+    free(want);
+    free(idx);
+}
+
+/* Streams d (n entries, parts of `part`) to the top-k cutoff, keep_last. */
+static void stream_to_cutoff(TopkStream *t, const float *d, size_t n, size_t part, uint64_t k) {
+    size_t n_parts = (n + part - 1) / part;
+    CHECK(topk_init(t, k, n_parts) == 0);
+    topk_keep_last(t);
+    uint32_t *scratch = malloc((part > TOPK_SCRATCH ? part : TOPK_SCRATCH) * sizeof *scratch);
+    int r = 0, rounds = 0;
+    while (r == 0 && rounds++ < 12) {
+        for (size_t p = 0; p < n_parts; p++)
+            topk_scan(t, p, d + p * part, p + 1 < n_parts ? part : n - p * part, scratch);
+        r = topk_close(t);
+    }
+    CHECK(r == 1);
+    free(scratch);
+}
+
+/* What breadcrumbs keeps: the entries whose rank in the ascending order
+ * (ties by index) lies in [start, end), as the top n - start minus the top
+ * n - end, both keep_last. */
+static void test_keep_between_ranks(void) {
+    size_t n = 2000, part = 64, n_parts = (n + part - 1) / part;
+    float *d = malloc(n * sizeof *d), *got = malloc(n * sizeof *got);
+    size_t *idx = malloc(n * sizeof *idx);
+    for (size_t j = 0; j < n; j++) d[j] = (float)((int)(urand() * 11) - 5) * 0.5f;
+    for (size_t j = 0; j < n; j++) idx[j] = j;
+    order_d = d;
+    qsort(idx, n, sizeof *idx, ascending_stable);
+    const size_t ranges[][2] = { { 100, 1900 }, { 0, 1500 }, { 700, 2000 }, { 999, 1000 }, { 1, 1999 } };
+    size_t wrong = 0;
+    for (size_t r = 0; r < 5; r++) {
+        size_t start = ranges[r][0], end = ranges[r][1];
+        TopkStream lo, hi;
+        if (start > 0) stream_to_cutoff(&lo, d, n, part, n - start);
+        if (end < n) stream_to_cutoff(&hi, d, n, part, n - end);
+        memcpy(got, d, n * sizeof *d);
+        for (size_t p = 0; p < n_parts; p++)
+            topk_keep_between(start > 0 ? &lo : NULL, end < n ? &hi : NULL, p, got + p * part,
+                              p + 1 < n_parts ? part : n - p * part);
+        for (size_t q = 0; q < n; q++) {
+            size_t j = idx[q];
+            float want = q >= start && q < end ? d[j] : 0.0f;
+            wrong += memcmp(&got[j], &want, sizeof want) != 0;
+        }
+        if (start > 0) topk_free(&lo);
+        if (end < n) topk_free(&hi);
+    }
+    CHECK(wrong == 0);
+    free(d);
+    free(got);
+    free(idx);
+}
+
 /* The vector collecting loop keeps the same entries, in the same order, and
  * counts the same number above the band as the plain loop: every length
  * around the vector width, bands that take nothing, everything, or a part,
@@ -168,5 +285,7 @@ int main(void) {
     RUN_TEST(test_big_bucket_takes_another_round);
     RUN_TEST(test_guessed_band);
     RUN_TEST(test_collect_matches_portable);
+    RUN_TEST(test_keep_last_and_zero_kept);
+    RUN_TEST(test_keep_between_ranks);
     return CHECK_DONE();
 }
