@@ -7,10 +7,10 @@
  *
  * A big tensor is streamed (BuiltinStream): statistics passes over its row
  * ranges find what needs the whole tensor (the exact top-k cutoff per model,
- * L1 norms before and after sparsifying), then each range is merged on its
- * own. The result is the same as for the whole tensor, except that L1 sums
- * are added range by range (float64 rounding order). Breadcrumbs, whose two
- * cutoffs rank from both ends, still takes the whole tensor. */
+ * two for breadcrumbs, L1 norms before and after sparsifying), then each
+ * range is merged on its own. The result is the same as for the whole
+ * tensor, except that L1 sums are added range by range (float64 rounding
+ * order). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -45,11 +45,11 @@ size_t gta_drop_random_from(float *d, size_t n, double density, uint64_t stream,
  * Reproduces mergekit's quirk: when n_top == 0 nothing is kept (its slice
  * [n_bot:-0] is empty). density >= 1 leaves d unchanged. scratch: n
  * floats + n uint32 (pass both). Returns kept count. */
+size_t gta_trim_outliers(float *d, size_t n, double density, double gamma, float *scratch_f,
+                         uint32_t *scratch_idx);
 /* The ranks [*start, *end) breadcrumbs keeps of n entries (empty: *start
  * == *end; everything: 0 and n), for a trim done in parts. */
 void gta_outlier_range(size_t n, double density, double gamma, size_t *start, size_t *end);
-size_t gta_trim_outliers(float *d, size_t n, double density, double gamma, float *scratch_f,
-                         uint32_t *scratch_idx);
 
 /* DELLA magnitude-ranked drop: within each row (row_len entries), rank
  * entries 1..row_len by |d| ascending (ties: lower index gets the lower

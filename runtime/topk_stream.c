@@ -216,9 +216,14 @@ void topk_scan(TopkStream *t, size_t p, const float *d, size_t m, uint32_t *scra
     case TOPK_HIST: scan_hist(t, d, m, scratch); break;
     case TOPK_COLLECT: scan_collect(t, part, d, m, scratch); break;
     case TOPK_COUNT: {
-        uint64_t eq = 0;
-        for (size_t j = 0; j < m; j++) eq += mag_bits(d[j]) == t->cutoff;
+        uint64_t eq = 0, above = 0;
+        for (size_t j = 0; j < m; j++) {
+            uint32_t b = mag_bits(d[j]);
+            eq += b == t->cutoff;
+            above += b > t->cutoff;
+        }
         part->n_eq = eq;
+        part->above = above;
         break;
     }
     case TOPK_DONE: break;
@@ -287,12 +292,14 @@ int topk_close(TopkStream *t) {
     switch (t->phase) {
     case TOPK_HIST: {
         /* Only non-finite entries (allowed with allow_nonfinite) lie above
-         * every bucket; if k of them or more do, those are what is kept. */
+         * every bucket; if k of them or more do, the cutoff is infinity:
+         * a counting round shares out the infinities (NaNs rank above). */
         if (t->round_above >= t->k) {
-            t->cutoff = 0x7f800000u;
-            for (size_t p = 0; p < t->n_parts; p++) t->parts[p].n_eq = 0;
-            finish(t, 0);
-            return 1;
+            t->lo = t->hi = t->cutoff = 0x7f800000u;
+            t->phase = TOPK_COUNT;
+            t->round_above = 0;
+            memset(t->hist, 0, TOPK_BAND * sizeof *t->hist);
+            return 0;
         }
         /* The bucket holding the k-th largest, counting down from the top. */
         uint64_t cum = t->round_above;
@@ -353,7 +360,15 @@ int topk_close(TopkStream *t) {
             }
         }
         return close_collect(t);
-    case TOPK_COUNT: finish(t, t->k - t->above); return 1;
+    case TOPK_COUNT: {
+        /* What lies above the cutoff, counted in the same round (after
+         * histogram rounds it is what they counted above their band). */
+        uint64_t above = 0;
+        for (size_t p = 0; p < t->n_parts; p++) above += t->parts[p].above;
+        t->above = above;
+        finish(t, t->k > above ? t->k - above : 0);
+        return 1;
+    }
     case TOPK_DONE: return 1;
     }
     return 1;

@@ -32,7 +32,7 @@ typedef enum TopkPhase { TOPK_HIST, TOPK_COLLECT, TOPK_COUNT, TOPK_DONE } TopkPh
 typedef struct TopkPart {
     uint32_t *band;            /* COLLECT: magnitude bits inside the band, by index */
     size_t n_band;
-    uint64_t above;            /* a guessed band's round: entries above it */
+    uint64_t above;            /* a guessed band's or a counting round: entries above */
     bool overflow;             /* a guessed band's round: too many to keep */
     uint64_t n_eq;             /* entries equal to the cutoff */
     uint64_t keep_eq;          /* DONE: how many of those it keeps */

@@ -240,6 +240,64 @@ static void test_keep_between_ranks(void) {
     free(idx);
 }
 
+/* Infinities (allowed with allow_nonfinite) at or above the cutoff: the
+ * streamed trim keeps what the whole-tensor trim keeps, for k below, at
+ * and above their number, and so does the streamed breadcrumbs. */
+static void test_infinities_at_the_cutoff(void) {
+    size_t n = 2000, part = 128, n_parts = (n + part - 1) / part;
+    float *d = malloc(n * sizeof *d), *got = malloc(n * sizeof *got), *want = malloc(n * sizeof *want);
+    float *scratch_f = malloc(n * sizeof *scratch_f);
+    uint32_t *scratch_i = malloc(n * sizeof *scratch_i);
+    for (size_t j = 0; j < n; j++) d[j] = (float)((urand() - 0.5) * 2.0);
+    size_t n_inf = 0;
+    for (size_t j = 5; j < n; j += 97, n_inf++) d[j] = j % 2 ? INFINITY : -INFINITY;
+    size_t wrong = 0;
+    const uint64_t ks[] = { 1, 7, n_inf - 1, n_inf, n_inf + 1, 500 };
+    for (size_t a = 0; a < 6; a++) {
+        TopkStream t;
+        CHECK(topk_init(&t, ks[a], n_parts) == 0);
+        uint32_t *scratch = malloc(TOPK_SCRATCH * sizeof *scratch);
+        int r = 0, rounds = 0;
+        while (r == 0 && rounds++ < 12) {
+            for (size_t p = 0; p < n_parts; p++)
+                topk_scan(&t, p, d + p * part, p + 1 < n_parts ? part : n - p * part, scratch);
+            r = topk_close(&t);
+        }
+        CHECK(r == 1);
+        memcpy(got, d, n * sizeof *d);
+        memcpy(want, d, n * sizeof *d);
+        for (size_t p = 0; p < n_parts; p++) topk_apply(&t, p, got + p * part, p + 1 < n_parts ? part : n - p * part);
+        gta_trim_magnitude(want, n, n, false, (double)ks[a] / (double)n + 1e-12, scratch_f);
+        wrong += memcmp(got, want, n * sizeof *d) != 0;
+        free(scratch);
+        topk_free(&t);
+    }
+    /* breadcrumbs: the upper cutoff among the infinities */
+    const double gammas[] = { 0.002, (double)n_inf / (double)n, 0.05 };
+    for (size_t gi = 0; gi < 3; gi++) {
+        size_t start, end;
+        gta_outlier_range(n, 0.9, gammas[gi], &start, &end);
+        TopkStream lo, hi;
+        if (start > 0) stream_to_cutoff(&lo, d, n, part, n - start);
+        if (end < n) stream_to_cutoff(&hi, d, n, part, n - end);
+        memcpy(got, d, n * sizeof *d);
+        memcpy(want, d, n * sizeof *d);
+        for (size_t p = 0; p < n_parts; p++)
+            topk_keep_between(start > 0 ? &lo : NULL, end < n ? &hi : NULL, p, got + p * part,
+                              p + 1 < n_parts ? part : n - p * part);
+        gta_trim_outliers(want, n, 0.9, gammas[gi], scratch_f, scratch_i);
+        wrong += memcmp(got, want, n * sizeof *d) != 0;
+        if (start > 0) topk_free(&lo);
+        if (end < n) topk_free(&hi);
+    }
+    CHECK(wrong == 0);
+    free(d);
+    free(got);
+    free(want);
+    free(scratch_f);
+    free(scratch_i);
+}
+
 /* The vector collecting loop keeps the same entries, in the same order, and
  * counts the same number above the band as the plain loop: every length
  * around the vector width, bands that take nothing, everything, or a part,
@@ -287,5 +345,6 @@ int main(void) {
     RUN_TEST(test_collect_matches_portable);
     RUN_TEST(test_keep_last_and_zero_kept);
     RUN_TEST(test_keep_between_ranks);
+    RUN_TEST(test_infinities_at_the_cutoff);
     return CHECK_DONE();
 }
