@@ -182,8 +182,6 @@ typedef struct ItemOut {
 /* Free write buffers kept for reuse, so steady state allocates nothing. */
 #define POOL_MAX 16
 #define POOL_BYTES ((size_t)64 << 20)
-/* Computed bytes the writer may lag behind by before workers wait. */
-#define QUEUE_BYTES ((uint64_t)64 << 20)
 
 /* A unit of work: rows [row_begin, row_end) of a group's tensor (0, 0: all). */
 typedef struct StreamGroup StreamGroup;
@@ -513,7 +511,7 @@ static void stop_locked(Job *job) {
 
 /* Takes the next task: a ready task of a streamed tensor first, lowest
  * index first (it holds that tensor's statistics in memory), else the next
- * static item. While the writer is more than QUEUE_BYTES behind, only
+ * static item. While the writer is more than OUTPUT_QUEUE_BYTES behind, only
  * tasks it needs next are taken; otherwise it waits, as it does while tasks
  * that may make more ready are running. */
 static bool claim(Job *job, Item *it) {
@@ -523,7 +521,7 @@ static bool claim(Job *job, Item *it) {
         if (__atomic_load_n(&job->stop, __ATOMIC_RELAXED)) break;
         const Item *cand = job->n_runnable ? &job->runnable[job->n_runnable - 1]
                            : job->next < job->n_items ? &job->items[job->next] : NULL;
-        if (cand && (job->queued <= QUEUE_BYTES || writer_needs(job, cand))) {
+        if (cand && (job->queued <= OUTPUT_QUEUE_BYTES || writer_needs(job, cand))) {
             *it = *cand;
             if (job->n_runnable) job->n_runnable--;
             else job->next++;
@@ -619,6 +617,31 @@ static int64_t chunk_entries(void) {
     return v > 0 ? (int64_t)v : CHUNK_ENTRIES;
 }
 
+/* Rows per item of a tensor of shape sh (0: the whole tensor): ranges of
+ * about chunk entries when its graphs allow them (split; stream: with
+ * statistics passes) and the tensor is big. */
+static int64_t range_rows(const Shape *sh, int64_t chunk, bool split, bool stream) {
+    int64_t numel = shape_numel(sh);
+    int64_t rows = sh->rank ? sh->dims[0] : 1;
+    int64_t per = rows > 0 ? numel / rows : 0;
+    int64_t step = per > 0 ? (chunk + per - 1) / per : rows;
+    if (!split || numel < 2 * chunk || rows < 2 || step >= rows) step = 0;
+    /* Streaming built-ins treat the last dimension as a row: a 1-D
+     * tensor split in ranges would cut its only row. */
+    if (stream && sh->rank < 2) step = 0;
+    return step;
+}
+
+int64_t output_item_entries(const Plan *p, Value v, const Shape *sh) {
+    signed char *memo = calloc(2 * ((size_t)p->n_nodes + 1), 1);
+    if (!memo) return shape_numel(sh);
+    signed char *memos[2] = { memo, memo + p->n_nodes + 1 };
+    int rw = classify(v, memos, false);
+    free(memo);
+    int64_t step = range_rows(sh, chunk_entries(), rw != RW_NO, rw == RW_STREAM);
+    return step ? step * (shape_numel(sh) / sh->dims[0]) : shape_numel(sh);
+}
+
 /* Splits each group into items: row ranges when every save writing it can
  * be computed in ranges and the tensor is big, else the whole tensor. A
  * group some save streams becomes a StreamGroup. */
@@ -646,11 +669,7 @@ static int make_items(Job *job) {
         int64_t numel = shape_numel(sh);
         int64_t rows = sh->rank ? sh->dims[0] : 1;
         int64_t per = rows > 0 ? numel / rows : 0;
-        int64_t step = per > 0 ? (chunk + per - 1) / per : rows;
-        if (!split || numel < 2 * chunk || rows < 2 || step >= rows) step = 0;
-        /* Streaming built-ins treat the last dimension as a row: a 1-D
-         * tensor split in ranges would cut its only row. */
-        if (stream && sh->rank < 2) step = 0;
+        int64_t step = range_rows(sh, chunk, split, stream);
         StreamGroup *sg = NULL;
         if (step && stream) {
             sg = &job->groups[job->n_stream++];

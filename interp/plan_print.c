@@ -5,9 +5,11 @@
  * no-data Exec: per-tensor numbers (gradients, conditions on the name) are
  * computed, since they need no data, and an `if` whose condition needs data
  * (cos(a, b) < 0.9) is shown with both branches. Nodes bound to a variable
- * are shown by its name. The memory estimate counts one float32 copy of the
- * tensor per model-valued node the tensor reaches, plus its output buffer,
- * plus what align() needs to compute a matching (its similarity matrix). */
+ * are shown by its name. The memory estimate counts one float32 copy of
+ * what is computed at once (the tensor, or the row range `run` computes of
+ * a big one) per model-valued node the tensor reaches, plus its output
+ * buffer, plus what align() needs to compute a matching (its similarity
+ * matrix). */
 #include "plan_print.h"
 
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "../runtime/hfnames.h"
 #include "builtins.h"
 #include "exec.h"
+#include "output.h"
 
 typedef struct Describer {
     Plan *plan;
@@ -211,6 +214,7 @@ int plan_print(Plan *p, FILE *out, int threads) {
     }
     double peak = 0;
     const char *peak_tensor = "";
+    bool peak_ranged = false;
     for (size_t s = 0; s < p->n_saves; s++) {
         const SaveRequest *r = &p->saves[s];
         const TensorSet *set = r->model.u.node->set;
@@ -253,10 +257,14 @@ int plan_print(Plan *p, FILE *out, int threads) {
             fputs("\n    inputs:", out);
             for (size_t i = 0; i < d.n_sources; i++) fprintf(out, " %s", d.sources[i]->u.source.path);
             fputc('\n', out);
-            double mem = (double)d.n_tensor_nodes * numel * 4 + numel * (double)dtype_size(dt) + d.extra_bytes;
+            /* Memory goes with what is computed at once: a row range of a
+             * big tensor when the save is computed in ranges. */
+            double entries = (double)output_item_entries(p, r->model, &t->shape);
+            double mem = (double)d.n_tensor_nodes * entries * 4 + entries * (double)dtype_size(dt) + d.extra_bytes;
             if (mem > peak) {
                 peak = mem;
                 peak_tensor = t->name;
+                peak_ranged = entries < numel;
             }
             arena_free(&a);
         }
@@ -265,8 +273,13 @@ int plan_print(Plan *p, FILE *out, int threads) {
     char one[32], all[32];
     human_bytes(peak, one, sizeof one);
     human_bytes(peak * threads, all, sizeof all);
-    fprintf(out, "peak memory: about %s per tensor in flight (%s), x %d thread%s = %s\n", one,
-            peak_tensor, threads, threads == 1 ? "" : "s", all);
+    fprintf(out, "peak memory: about %s per tensor in flight (%s%s), x %d thread%s = %s", one, peak_tensor,
+            peak_ranged ? ", a row range of it" : "", threads, threads == 1 ? "" : "s", all);
+    /* Finished ranges of big tensors wait for the writer, up to a bound. */
+    char queue[32];
+    human_bytes((double)OUTPUT_QUEUE_BYTES, queue, sizeof queue);
+    if (peak_ranged) fprintf(out, ", and up to %s of results waiting to be written", queue);
+    fputc('\n', out);
     free(names);
     free(sources);
     return 0;
