@@ -25,10 +25,9 @@ typedef Value (*BuiltinExecFn)(Exec *x, const Node *n, Value *args);
  * tensor is then computed in row ranges in two stages: statistics passes
  * (round 0, 1, ...: each row range is scanned and adds to the node's state,
  * then close_round combines the parts), and the result pass, where exec
- * reads the finished state with exec_stats_of. Small tensors, and nodes
- * where `applies` says no, take the whole tensor as before. */
+ * reads the finished state with exec_stats_of. Small tensors take the
+ * whole tensor as before. */
 typedef struct BuiltinStream {
-    bool (*applies)(const Node *n);          /* NULL: always */
     /* A fresh state for a tensor computed in n_parts row ranges; args are
      * those of the first range scanned (per-tensor numbers are the same
      * for every range). NULL after exec_fail. */

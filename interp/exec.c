@@ -167,7 +167,7 @@ static Value eval_node(Exec *x, const Node *n) {
             if (args[i].kind == V_ERROR) return args[i];
         }
         const BuiltinStream *st = n->u.call.bi->stream;
-        if (x->stats && x->stats_round >= 0 && st && (!st->applies || st->applies(n)))
+        if (x->stats && x->stats_round >= 0 && st)
             return exec_stats_scan(x, n, args);
         return n->u.call.bi->exec(x, n, args);
     }
@@ -219,6 +219,28 @@ Value exec_in_frame(Exec *x, Value v, const TensorInfo *info, long n_layers) {
         }
         return val_error();
     }
+    return r;
+}
+
+ExecProbe exec_probe(int n_nodes, const TensorInfo *out, long n_layers, Value v, Value *value, SrcSpan *at,
+                     char *msg, size_t msg_len) {
+    Arena arena;
+    arena_init(&arena);
+    Exec x;
+    ExecProbe r = EXEC_PROBE_NEEDS_DATA;    /* also when out of memory: it says nothing */
+    if (exec_init(&x, &arena, n_nodes, out, n_layers) == 0) {
+        x.no_data = true;
+        Value got = exec_force(&x, v);
+        if (!x.failed) {
+            r = EXEC_PROBE_OK;
+            *value = got.kind == V_NUM || got.kind == V_BOOL || got.kind == V_NONE ? got : val_error();
+        } else if (!x.needed_data && !strstr(x.fail_msg, "out of memory")) {
+            r = EXEC_PROBE_FAILED;
+            *at = x.fail_at;
+            snprintf(msg, msg_len, "%s", x.fail_msg);
+        }
+    }
+    arena_free(&arena);
     return r;
 }
 

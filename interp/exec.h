@@ -56,6 +56,16 @@ Value exec_force(Exec *x, Value v);
  * built-ins that map an output tensor to another input tensor (layers,
  * stack). A failure in the frame becomes the parent's failure. */
 Value exec_in_frame(Exec *x, Value v, const TensorInfo *info, long n_layers);
+/* What forcing a value without tensor data gave (exec_probe). */
+typedef enum ExecProbe { EXEC_PROBE_OK, EXEC_PROBE_NEEDS_DATA, EXEC_PROBE_FAILED } ExecProbe;
+/* Forces v for tensor `out` of a model with n_layers blocks without
+ * reading tensor data, in an Exec and arena of its own (for `plan` and the
+ * per-tensor checks). OK: *value is the result when it is a number, a
+ * boolean or none, else V_ERROR (other kinds live in the freed arena).
+ * FAILED: a failure other than needing data or memory, its place in *at
+ * and message in msg. NEEDS_DATA otherwise. */
+ExecProbe exec_probe(int n_nodes, const TensorInfo *out, long n_layers, Value v, Value *value, SrcSpan *at,
+                     char *msg, size_t msg_len);
 /* Records the first failure; returns V_ERROR. */
 Value exec_fail(Exec *x, SrcSpan at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

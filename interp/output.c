@@ -113,7 +113,7 @@ static int classify(Value v, signed char *memo[2], bool in_frame) {
         break;
     case N_CALL: {
         const Builtin *bi = n->u.call.bi;
-        bool streams = bi->stream && (!bi->stream->applies || bi->stream->applies(n));
+        bool streams = bi->stream != NULL;
         r = bi->rowwise || streams ? RW_PLAIN : RW_NO;
         /* A node that crops its arguments (embeddings of several vocabulary
          * sizes) reads rows the output does not have: statistics beneath

@@ -35,21 +35,10 @@ static void describe(Describer *d, Exec *x, Value v, FILE *out, int depth);
 
 /* The value of a per-tensor scalar if it needs no data; false otherwise. */
 static bool try_force(Exec *x, Value v, Value *out) {
-    Arena a;
-    arena_init(&a);
-    Exec probe;
-    bool ok = false;
-    if (exec_init(&probe, &a, x->n_nodes, x->out, x->n_layers) == 0) {
-        probe.no_data = true;
-        Value r = exec_force(&probe, v);
-        /* Strings are left out: a computed one lives in the probe's arena. */
-        if (!probe.failed && (r.kind == V_NUM || r.kind == V_BOOL || r.kind == V_NONE)) {
-            *out = r;
-            ok = true;
-        }
-    }
-    arena_free(&a);
-    return ok;
+    SrcSpan at;
+    char msg[8];
+    return exec_probe(x->n_nodes, x->out, x->n_layers, v, out, &at, msg, sizeof msg) == EXEC_PROBE_OK &&
+           out->kind != V_ERROR;
 }
 
 static void note_source(Describer *d, const Node *n) {

@@ -9,7 +9,6 @@
 #include "diag.h"
 #include "exec.h"
 
-typedef enum Probe { PROBE_OK, PROBE_NEEDS_DATA, PROBE_FAILED } Probe;
 
 typedef struct Checker {
     Plan *plan;
@@ -21,29 +20,13 @@ typedef struct Checker {
     char msg[1024];
 } Checker;
 
-/* Forces v for the current tensor without data, in a fresh Exec (a failed
- * Exec answers nothing more). A failure other than needing data is kept. */
-static Probe probe(Checker *c, Value v, Value *out) {
-    Arena arena;
-    arena_init(&arena);
-    Exec x;
-    Probe r = PROBE_NEEDS_DATA;     /* also when out of memory: say nothing */
-    if (exec_init(&x, &arena, c->plan->n_nodes, c->tensor, c->n_layers) == 0) {
-        x.no_data = true;
-        Value got = exec_force(&x, v);
-        if (!x.failed) {
-            r = PROBE_OK;
-            /* Only a boolean is looked at; anything else lives in the arena. */
-            if (out) *out = got.kind == V_BOOL ? got : val_none();
-        } else if (!x.needed_data && !strstr(x.fail_msg, "out of memory")) {
-            /* (Running out of memory says nothing about the recipe.) */
-            r = PROBE_FAILED;
-            c->failed = true;
-            c->at = x.fail_at;
-            memcpy(c->msg, x.fail_msg, sizeof c->msg);
-        }
-    }
-    arena_free(&arena);
+/* Forces v for the current tensor without data; a failure other than
+ * needing data is kept. */
+static ExecProbe probe(Checker *c, Value v, Value *out) {
+    Value got;
+    ExecProbe r = exec_probe(c->plan->n_nodes, c->tensor, c->n_layers, v, &got, &c->at, c->msg, sizeof c->msg);
+    if (r == EXEC_PROBE_FAILED) c->failed = true;
+    if (out) *out = r == EXEC_PROBE_OK && got.kind == V_BOOL ? got : val_none();
     return r;
 }
 
@@ -82,7 +65,7 @@ static void visit(Checker *c, Value v, int depth) {
         return;
     case N_IF: {
         Value cond;
-        if (probe(c, n->u.cond.cond, &cond) == PROBE_OK && cond.kind == V_BOOL)
+        if (probe(c, n->u.cond.cond, &cond) == EXEC_PROBE_OK && cond.kind == V_BOOL)
             visit(c, cond.u.b ? n->u.cond.then_ : n->u.cond.else_, depth + 1);
         return;
     }
