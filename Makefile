@@ -11,8 +11,8 @@ CFLAGS  += -std=c11 $(OPT) -g -ffp-contract=off $(WARN) -D_GNU_SOURCE -I. -I$(BU
 LDLIBS  += -lcjson -lyaml -ledit -lutil -lm -lpthread
 VERSION := 0.1.0
 
-RUNTIME_SRC := $(wildcard runtime/*.c)
-INTERP_SRC  := $(filter-out interp/main.c,$(wildcard interp/*.c))
+RUNTIME_SRC := $(wildcard runtime/*/*.c)
+INTERP_SRC  := $(wildcard interp/*/*.c)
 GEN_SRC     := $(BUILD)/lexer.c $(BUILD)/parser.c
 LIB_OBJ     := $(patsubst %.c,$(BUILD)/obj/%.o,$(RUNTIME_SRC) $(INTERP_SRC)) \
                $(BUILD)/obj/gen/lexer.o $(BUILD)/obj/gen/parser.o
@@ -20,7 +20,12 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_SRC    := $(wildcard tools/*.c)
 TOOL_BIN    := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRC))
-HEADERS     := $(wildcard runtime/*.h interp/*.h) $(BUILD)/parser.h
+# Test oracles: linked into the tools and unit tests that judge outputs,
+# never into the library or the binary.
+ORACLE_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/oracle/*.c))
+# Header dependencies come from the compiler (-MMD -MP: one .d file beside
+# each object); only the generated parser.h must exist before compiling.
+DEPFLAGS     = -MMD -MP
 
 .PHONY: all help deps ensure-deps check-tools test unit demo bench install clean asan valgrind fuzz
 all: check-tools $(BUILD)/mergelang $(TOOL_BIN)
@@ -61,13 +66,13 @@ $(BUILD)/lexer.c: grammar/lexer.re $(BUILD)/parser.h
 	re2c -W --no-generation-date -o $@ $<
 
 # ---- objects ------------------------------------------------------------------
-$(BUILD)/obj/%.o: %.c $(HEADERS)
+$(BUILD)/obj/%.o: %.c | $(BUILD)/parser.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/gen/%.o: $(BUILD)/%.c $(HEADERS)
+$(BUILD)/obj/gen/%.o: $(BUILD)/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-unused-variable -Wno-unused-function -c -o $@ $<
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Wno-unused-variable -Wno-unused-function -c -o $@ $<
 
 $(BUILD)/libmergelang.a: $(LIB_OBJ)
 	@rm -f $@
@@ -76,12 +81,12 @@ $(BUILD)/libmergelang.a: $(LIB_OBJ)
 $(BUILD)/mergelang: $(BUILD)/obj/interp/main.o $(BUILD)/libmergelang.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libmergelang.a $(HEADERS) $(wildcard tests/fuzz/fuzz_*.c)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmergelang.a $(ORACLE_OBJ) | $(BUILD)/parser.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmergelang.a $(LDLIBS)
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(ORACLE_OBJ) $(BUILD)/libmergelang.a $(LDLIBS)
 
-$(BUILD)/%: tools/%.c $(BUILD)/libmergelang.a $(HEADERS)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmergelang.a $(LDLIBS)
+$(BUILD)/%: tools/%.c $(BUILD)/libmergelang.a $(ORACLE_OBJ) | $(BUILD)/parser.h
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(ORACLE_OBJ) $(BUILD)/libmergelang.a $(LDLIBS)
 
 # ---- tests ----------------------------------------------------------------------
 # test and demo install missing build dependencies first (they are the two
@@ -149,6 +154,8 @@ install: all
 	cp -R stdlib/. $(DESTDIR)$(PREFIX)/share/mergelang/stdlib/
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 644 completions/mergelang.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mergelang
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/interp/main.d $(ORACLE_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
 
 clean:
 	rm -rf build build-asan build-fuzz build-clang

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "interp/syntax_int.h"
+#include "interp/syntax/syntax_int.h"
 #include "parser.h"
 
 /*!re2c

@@ -6,7 +6,7 @@
  * which tolerate NULL children, so running out of memory cannot crash here.
  *
  * Notes for the next reader:
- * - The driver (interp/syntax.c) feeds one token at a time, drops newlines
+ * - The driver (interp/syntax/syntax.c) feeds one token at a time, drops newlines
  *   inside brackets and after operators, and computes the "expected ..."
  *   part of syntax errors by trial parses; the callbacks below only record.
  * - Tree nodes live in the arena, so no nonterminal needs a %destructor.
@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "interp/ast.h"
-#include "interp/syntax_int.h"
+#include "interp/syntax/ast.h"
+#include "interp/syntax/syntax_int.h"
 
 #define SPAN(T) syn_span(ctx->src, (T))
 #define NOWHERE ((SrcSpan){ NULL, 0, 0 })

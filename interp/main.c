@@ -8,17 +8,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd_help.h"
-#include "commands.h"
-#include "eval.h"
-#include "../runtime/provenance.h"
-#include "../runtime/safetensors.h"
-#include "mergekit_import.h"
-#include "output.h"
-#include "tensor_checks.h"
-#include "plan_print.h"
-#include "repl.h"
-#include "syntax.h"
+#include "interp/cmd/cmd_help.h"
+#include "interp/cmd/commands.h"
+#include "interp/plan/plan.h"
+#include "runtime/io/provenance.h"
+#include "runtime/io/safetensors.h"
+#include "interp/mergekit/mergekit_import.h"
+#include "interp/output/output.h"
+#include "interp/exec/tensor_checks.h"
+#include "interp/output/plan_print.h"
+#include "interp/repl/repl.h"
+#include "interp/syntax/syntax.h"
 
 #ifndef MERGELANG_VERSION
 #define MERGELANG_VERSION "0.1.0"

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "runtime/lap.h"
-#include "runtime/rebasin.h"
+#include "runtime/kernels/lap.h"
+#include "runtime/kernels/rebasin.h"
 
 static uint64_t state = 42;
 

@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/dtype.h"
-#include "runtime/safetensors.h"
+#include "runtime/core/dtype.h"
+#include "runtime/io/safetensors.h"
 
 #define WEIGHT_STD 0.02
 #define STREAM_WEIGHTS 0x5745494748545321ull /* domain tags keep weight and noise streams apart */

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/checkpoint.h"
+#include "runtime/io/checkpoint.h"
 
 #define MAX_REPORTED 10
 #define CHUNK 65536

@@ -8,13 +8,13 @@
  * the merged checkpoint (a .safetensors file or a folder). Prints one
  * "ok ..." or "FAIL ..." line per check, then "N checks passed, M failed".
  * Exit 0 when every check passes, 1 when one fails, 2 on usage, I/O or
- * case.json errors. The checks live in runtime/props.c so that unit tests
+ * case.json errors. The checks live in tests/oracle/props.c so that unit tests
  * can drive them. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime/props.h"
+#include "tests/oracle/props.h"
 
 static void usage(FILE *to) {
     fprintf(to, "usage: stprops CASE_DIR OUTPUT [--verbose]\n"

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "interp/mergekit_int.h"
-#include "interp/syntax.h"
+#include "interp/mergekit/mergekit_int.h"
+#include "interp/syntax/syntax.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,7 @@
  *
  * The input is a recipe. It is lexed and parsed (and asked whether it looks
  * incomplete, as the REPL does), planned, and when planning succeeds the
- * per-tensor checks run (interp/tensor_checks.h) and a few tensors of
+ * per-tensor checks run (interp/exec/tensor_checks.h) and a few tensors of
  * every saved model and of every tensor-dependent global are
  * computed by the exec stage; a row-wise model is computed again for a row
  * range, as output.c does for big tensors, and must give the same rows.
@@ -37,13 +37,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "interp/builtins.h"
-#include "interp/eval.h"
-#include "interp/exec.h"
-#include "interp/output.h"
-#include "interp/syntax.h"
-#include "interp/tensor_checks.h"
-#include "runtime/safetensors.h"
+#include "interp/builtins/builtins.h"
+#include "interp/plan/plan.h"
+#include "interp/exec/exec.h"
+#include "interp/output/output.h"
+#include "interp/syntax/syntax.h"
+#include "interp/exec/tensor_checks.h"
+#include "runtime/io/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* test_align.c - weight matching (runtime/rebasin.c), the core of align():
+/* test_align.c - weight matching (runtime/kernels/rebasin.c), the core of align():
  *
  * - a Llama-style MLP and grouped-query attention block whose hidden units
  *   are shuffled compute the same function (forward passes in this file),
@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "check.h"
-#include "runtime/rebasin.h"
+#include "tests/unit/check.h"
+#include "runtime/kernels/rebasin.h"
 
 enum { D = 24, H = 6, KV = 3, HD = 4, F = 40, T = 5, R = H / KV };
 

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/checkpoint.h"
-#include "runtime/hfconfig.h"
+#include "runtime/io/checkpoint.h"
+#include "runtime/io/hfconfig.h"
 
 static char tmp_root[64];
 

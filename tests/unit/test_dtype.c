@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "runtime/dtype.h"
+#include "runtime/core/dtype.h"
 
 static uint32_t bits(float f) {
     uint32_t u;

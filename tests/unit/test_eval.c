@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "interp/eval.h"
-#include "interp/exec.h"
-#include "interp/output.h"
-#include "interp/syntax.h"
-#include "runtime/safetensors.h"
+#include "interp/plan/plan.h"
+#include "interp/exec/exec.h"
+#include "interp/output/output.h"
+#include "interp/syntax/syntax.h"
+#include "runtime/io/safetensors.h"
 #include "tests/unit/check.h"
 
 static char tmpdir[] = "/tmp/mergelang-test-eval-XXXXXX";

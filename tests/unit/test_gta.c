@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "runtime/gta.h"
-#include "runtime/rng.h"
+#include "runtime/kernels/gta.h"
+#include "runtime/core/rng.h"
 #include "tests/unit/check.h"
 
 /* ---- helpers ------------------------------------------------------------- */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "runtime/hash.h"
+#include "runtime/io/hash.h"
 #include "tests/unit/check.h"
 
 #define N 5000

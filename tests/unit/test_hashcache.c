@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/hashcache.h"
+#include "runtime/io/hashcache.h"
 #include "tests/unit/check.h"
 
 static char cache_path[256];

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "interp/suggest.h"
-#include "runtime/hfnames.h"
+#include "interp/syntax/suggest.h"
+#include "runtime/io/hfnames.h"
 #include "tests/unit/check.h"
 
 static void test_layer_index(void) {

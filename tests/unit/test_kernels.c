@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "runtime/kernels.h"
+#include "runtime/kernels/kernels.h"
 #include "tests/unit/check.h"
 
 #define N 1000

@@ -1,4 +1,4 @@
-/* test_lap.c - the assignment solver (runtime/lap.c) against brute force on
+/* test_lap.c - the assignment solver (runtime/kernels/lap.c) against brute force on
  * every size up to 7 (random integer costs, so ties abound, and random real
  * costs), against a plain Hungarian method written here for sizes where
  * brute force is out of reach, and on the edge cases: n = 0 and 1, all
@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "check.h"
-#include "runtime/lap.h"
+#include "tests/unit/check.h"
+#include "runtime/kernels/lap.h"
 
 static uint64_t rng_state = 0x1234567887654321ull;
 

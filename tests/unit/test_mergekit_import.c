@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "interp/builtins.h"
-#include "interp/mergekit_int.h"
+#include "tests/unit/check.h"
+#include "interp/builtins/builtins.h"
+#include "interp/mergekit/mergekit_int.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/methods.h"
+#include "runtime/kernels/methods.h"
 #include "tests/unit/check.h"
 
 static const double PI = 3.14159265358979323846;

@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "interp/repl_int.h"
-#include "interp/syntax.h"
+#include "tests/unit/check.h"
+#include "interp/repl/repl_int.h"
+#include "interp/syntax/syntax.h"
 
 static char bin[PATH_MAX], mkmodel[PATH_MAX], dir[PATH_MAX], hist[PATH_MAX + 32];
 

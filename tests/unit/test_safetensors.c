@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/checkpoint.h"
-#include "runtime/safetensors.h"
+#include "runtime/io/checkpoint.h"
+#include "runtime/io/safetensors.h"
 
 static char tmp_root[64];
 

@@ -1,4 +1,4 @@
-/* test_stprops.c - the property checker (runtime/props.c, behind
+/* test_stprops.c - the property checker (tests/oracle/props.c, behind
  * tools/stprops) passes correct random-pruning outputs and fails each kind
  * of wrong one. The outputs are built here, without the interpreter, from
  * the inputs of the dare_ties and della conformance cases: a correct
@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/checkpoint.h"
-#include "runtime/props.h"
-#include "runtime/safetensors.h"
+#include "runtime/io/checkpoint.h"
+#include "tests/oracle/props.h"
+#include "runtime/io/safetensors.h"
 
 #define MAX_MODELS 4
 

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "interp/ast.h"
-#include "interp/diag.h"
-#include "interp/syntax.h"
-#include "interp/syntax_int.h"
+#include "tests/unit/check.h"
+#include "interp/syntax/ast.h"
+#include "interp/syntax/diag.h"
+#include "interp/syntax/syntax.h"
+#include "interp/syntax/syntax_int.h"
 #include "parser.h"
 
 /* ---- helpers ---------------------------------------------------------------- */

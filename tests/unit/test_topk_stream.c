@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/gta.h"
-#include "runtime/topk_stream.h"
+#include "runtime/kernels/gta.h"
+#include "runtime/kernels/topk_stream.h"
 #include "tests/unit/check.h"
 
 static uint64_t rng_state = 1;

@@ -1,0 +1,60 @@
+/* graph.h - the lazy per-tensor graph built by the plan stage.
+ *
+ * A node describes how to compute one value for any output tensor name. The
+ * graph is immutable once planning ends, so many tensors may be evaluated at
+ * once on several threads, each with its own memo table (exec.c). A node that
+ * yields tensors (a model) carries its signature: the set of tensor names it
+ * produces with their shapes and stored dtypes, known before any tensor data
+ * is read; that is what `check` verifies and what `save` iterates over. */
+#ifndef MERGELANG_GRAPH_H
+#define MERGELANG_GRAPH_H
+
+#include "runtime/io/checkpoint.h"
+#include "interp/syntax/ast.h"
+#include "interp/plan/value.h"
+
+typedef struct TensorInfo {
+    const char *name;
+    Shape shape;
+    DType dtype;
+} TensorInfo;
+
+typedef struct TensorSet {
+    size_t n;
+    const TensorInfo *items;   /* sorted by strcmp on name */
+    long n_layers;             /* 1 + highest block index, 0 when none */
+} TensorSet;
+
+const TensorInfo *tset_find(const TensorSet *s, const char *name);
+/* Indices of s's tensors in natural order (embeddings, blocks in numeric
+ * order, final norm, head: runtime/io/hfnames.h), malloc'd; NULL when out of
+ * memory. */
+size_t *tset_natural_order(const TensorSet *s);
+
+typedef enum NodeKind {
+    N_SOURCE,    /* a checkpoint's tensor of the current name */
+    N_CONTEXT,   /* name, layer, n_layers, shape, dtype of the current tensor */
+    N_CALL,      /* a built-in applied to (possibly lazy) arguments */
+    N_UNARY,     /* -x, not x */
+    N_BINARY,    /* arithmetic, comparison, match, and/or */
+    N_IF         /* if c then a else b with a per-tensor condition */
+} NodeKind;
+
+typedef enum ContextVar { CTX_NAME, CTX_LAYER, CTX_N_LAYERS, CTX_SHAPE, CTX_DTYPE } ContextVar;
+
+struct Node {
+    NodeKind kind;
+    int id;                    /* index into a tensor's memo table */
+    SrcSpan span;              /* the expression that made it, for messages */
+    const TensorSet *set;      /* models only; NULL for scalar nodes */
+    union {
+        struct { const Ckpt *ckpt; const char *path; bool allow_nonfinite; } source;
+        ContextVar ctx;
+        /* args by parameter index; extra: what the plan half computed for the exec half */
+        struct { const Builtin *bi; Value *args; size_t nargs; const void *extra; } call;
+        struct { AstOp op; Value a, b; } op;
+        struct { Value cond, then_, else_; } cond;
+    } u;
+};
+
+#endif

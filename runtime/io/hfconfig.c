@@ -1,0 +1,163 @@
+/* hfconfig.c - rewriting the config.json of a merged model; see hfconfig.h.
+ *
+ * Keys keep their order: an existing key is replaced in place and a missing
+ * one appended, so the output diffs cleanly against the input. */
+#include "runtime/io/hfconfig.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_CONFIG_BYTES (16u * 1000u * 1000u)
+
+/* 1 = no such file; 0 = read; -1 = error. */
+static int read_config(const char *path, char **out, size_t *out_len, ErrBuf *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENOENT) return 1;
+        return errbuf_set(err, "%s: cannot open: %s", path, strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_CONFIG_BYTES) {
+        close(fd);
+        return errbuf_set(err, "%s: not a regular file of at most %u bytes", path, MAX_CONFIG_BYTES);
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    char *buf = malloc(size + 1);
+    if (!buf) {
+        close(fd);
+        return errbuf_set(err, "%s: out of memory", path);
+    }
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != size) {
+        free(buf);
+        return errbuf_set(err, "%s: could not read the whole file", path);
+    }
+    buf[size] = '\0';
+    *out = buf;
+    *out_len = size;
+    return 0;
+}
+
+static bool set_key(cJSON *root, const char *key, cJSON *value) {
+    if (!value) return false;
+    if (cJSON_GetObjectItemCaseSensitive(root, key))
+        return cJSON_ReplaceItemInObjectCaseSensitive(root, key, value);
+    if (cJSON_AddItemToObject(root, key, value)) return true;
+    cJSON_Delete(value);
+    return false;
+}
+
+/* Reads "<model_dir>/config.json"; *path is that file's name (freed by the
+ * caller on success). Returns as read_config. */
+static int read_model_config(const char *model_dir, char **path, char **text, size_t *len, ErrBuf *err) {
+    size_t dl = strlen(model_dir);
+    *path = malloc(dl + sizeof "/config.json");
+    if (!*path) return errbuf_set(err, "%s: out of memory", model_dir);
+    memcpy(*path, model_dir, dl);
+    memcpy(*path + dl, "/config.json", sizeof "/config.json");
+    int rc = read_config(*path, text, len, err);
+    if (rc != 0) {
+        free(*path);
+        *path = NULL;
+    }
+    return rc;
+}
+
+int hfconfig_rewrite(const char *model_dir, const char *torch_dtype, long n_layers, long vocab_size, char **out,
+                     size_t *out_len, ErrBuf *err) {
+    *out = NULL;
+    *out_len = 0;
+    char *path = NULL, *text = NULL;
+    size_t len = 0;
+    int rc = read_model_config(model_dir, &path, &text, &len, err);
+    if (rc != 0) return rc;
+    rc = -1;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    char *json = NULL;
+    if (!root || !cJSON_IsObject(root)) {
+        errbuf_set(err, "%s: not a JSON object", path);
+        goto done;
+    }
+    if (torch_dtype && !set_key(root, "torch_dtype", cJSON_CreateString(torch_dtype))) {
+        errbuf_set(err, "%s: out of memory", path);
+        goto done;
+    }
+    if (n_layers >= 0 && !set_key(root, "num_hidden_layers", cJSON_CreateNumber((double)n_layers))) {
+        errbuf_set(err, "%s: out of memory", path);
+        goto done;
+    }
+    /* Only where the key exists: a config without it keeps its own layout. */
+    if (vocab_size >= 0 && cJSON_GetObjectItemCaseSensitive(root, "vocab_size") &&
+        !set_key(root, "vocab_size", cJSON_CreateNumber((double)vocab_size))) {
+        errbuf_set(err, "%s: out of memory", path);
+        goto done;
+    }
+    json = cJSON_Print(root);
+    if (!json) {
+        errbuf_set(err, "%s: out of memory", path);
+        goto done;
+    }
+    /* Copied so the caller frees with free() whatever hooks cJSON uses. */
+    size_t n = strlen(json);
+    char *copy = malloc(n + 2);
+    if (!copy) {
+        errbuf_set(err, "%s: out of memory", path);
+        goto done;
+    }
+    memcpy(copy, json, n);
+    copy[n] = '\n';
+    copy[n + 1] = '\0';
+    *out = copy;
+    *out_len = n + 1;
+    rc = 0;
+done:
+    if (json) cJSON_free(json);
+    cJSON_Delete(root);
+    free(text);
+    free(path);
+    return rc;
+}
+
+int hfconfig_get_long(const char *model_dir, const char *key, long *out, const char **why, ErrBuf *err) {
+    *why = "no such key";
+    char *path = NULL, *text = NULL;
+    size_t len = 0;
+    int rc = read_model_config(model_dir, &path, &text, &len, err);
+    if (rc != 0) {
+        if (rc == 1) *why = "no config.json";
+        return rc;
+    }
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    rc = 1;
+    if (!root || !cJSON_IsObject(root)) {
+        rc = errbuf_set(err, "%s: not a JSON object", path);
+    } else {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+        /* Range first: converting a double outside long's range is undefined. */
+        if (v && cJSON_IsNumber(v) && v->valuedouble >= -1e15 && v->valuedouble <= 1e15 &&
+            v->valuedouble == floor(v->valuedouble)) {
+            *out = (long)v->valuedouble;
+            rc = 0;
+        } else if (v) {
+            *why = "not a whole number";
+        }
+    }
+    cJSON_Delete(root);
+    free(text);
+    free(path);
+    return rc;
+}

@@ -1,0 +1,27 @@
+/* hfconfig.h - the Hugging Face config.json that travels with a merged
+ * checkpoint: read from a model folder, updated, serialised; and the
+ * numbers built-ins read from it (align's head counts). cJSON stays inside
+ * this module. */
+#ifndef MERGELANG_HFCONFIG_H
+#define MERGELANG_HFCONFIG_H
+
+#include <stddef.h>
+
+#include "runtime/core/errbuf.h"
+
+/* Reads <model_dir>/config.json, sets "torch_dtype" to torch_dtype (when not
+ * NULL), "num_hidden_layers" to n_layers (when >= 0) and an existing
+ * "vocab_size" to vocab_size (when >= 0), and returns the
+ * re-serialised JSON (malloc'd, caller frees) in *out. Returns 1 with
+ * *out = NULL when the folder has no config.json. */
+int hfconfig_rewrite(const char *model_dir, const char *torch_dtype, long n_layers, long vocab_size,
+                     char **out, size_t *out_len, ErrBuf *err);
+
+/* Reads the whole number <model_dir>/config.json has at the top-level key
+ * `key` into *out. Returns 0 when found; 1 when there is no config.json or
+ * it has no such key (a value that is not a whole number counts as absent
+ * too, and *why says so); -1 when the file cannot be read or parsed, with
+ * err set. */
+int hfconfig_get_long(const char *model_dir, const char *key, long *out, const char **why, ErrBuf *err);
+
+#endif
