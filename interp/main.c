@@ -10,6 +10,7 @@
 
 #include "interp/cmd/cmd_help.h"
 #include "interp/cmd/commands.h"
+#include "interp/builtins/builtins.h"
 #include "interp/plan/plan.h"
 #include "runtime/io/provenance.h"
 #include "runtime/io/safetensors.h"
@@ -216,7 +217,7 @@ int main(int argc, char **argv) {
             status = EXIT_RECIPE;
         } else {
             Plan plan;
-            plan_init(&plan, &diag);
+            plan_init(&plan, &diag, &builtin_table);
             plan.overrides = ov;
             plan.n_overrides = n_ov;
             plan.overwrite = force;

@@ -588,18 +588,10 @@ static const Builtin table[] = {
       .signature = "where(mask, a, b): a where mask is nonzero, else b (models or numbers)" },
 };
 
-const Builtin *builtin_find(const char *name) {
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (strcmp(table[i].name, name) == 0) return &table[i];
-    return NULL;
-}
+const BuiltinTable builtin_table = { table, sizeof table / sizeof table[0] };
 
-size_t builtin_count(void) { return sizeof table / sizeof table[0]; }
+const Builtin *builtin_find(const char *name) { return builtin_table_find(&builtin_table, name); }
 
-const Builtin *builtin_at(size_t i) { return i < builtin_count() ? &table[i] : NULL; }
+size_t builtin_count(void) { return builtin_table.n; }
 
-int builtin_n_params(const Builtin *bi) {
-    int n = 0;
-    while (n < BUILTIN_MAX_PARAMS && bi->params[n]) n++;
-    return n;
-}
+const Builtin *builtin_at(size_t i) { return i < builtin_table.n ? &table[i] : NULL; }

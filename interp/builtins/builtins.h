@@ -1,80 +1,22 @@
-/* builtins.h - the table of built-in functions, in one place.
- *
- * Each built-in has a parameter list (positional order; the first
- * n_required must be given; every parameter may be passed by keyword; a
- * first parameter spelt "*name" collects all positional arguments into a
- * list, for variadic built-ins such as stack), a
- * plan function run once at plan time (type checks, signature of the result,
- * building a graph node), and, for built-ins that compute per tensor, an exec
- * function that receives the node's arguments already forced to plain values
- * (tensors, numbers, lists) for the current tensor. */
+/* builtins.h - the table of built-in functions, in one place
+ * (builtins.c), and the lookups the commands, the REPL and the importer
+ * use. What a built-in is: interp/plan/builtin_api.h. */
 #ifndef MERGELANG_BUILTINS_H
 #define MERGELANG_BUILTINS_H
 
+#include "interp/plan/builtin_api.h"
 #include "interp/plan/plan.h"
 #include "interp/exec/exec.h"
 
-#define BUILTIN_MAX_PARAMS 16
-
-typedef Value (*BuiltinPlanFn)(Plan *p, const Builtin *bi, Value *args,
-                               const SrcSpan *arg_spans, SrcSpan call);
-typedef Value (*BuiltinExecFn)(Exec *x, const Node *n, Value *args);
-
-/* Streaming: a built-in that needs statistics of whole input tensors (a
- * top-k cutoff, an L1 norm, a dot product) and is otherwise row-wise. A big
- * tensor is then computed in row ranges in two stages: statistics passes
- * (round 0, 1, ...: each row range is scanned and adds to the node's state,
- * then close_round combines the parts), and the result pass, where exec
- * reads the finished state with exec_stats_of. Small tensors take the
- * whole tensor as before. */
-typedef struct BuiltinStream {
-    /* A fresh state for a tensor computed in n_parts row ranges; args are
-     * those of the first range scanned (per-tensor numbers are the same
-     * for every range). NULL after exec_fail. */
-    void *(*open)(Exec *x, const Node *n, Value *args, size_t n_parts);
-    /* Adds row range x->part to state for this round (round -1: the state
-     * is complete, nothing to add); returns a stand-in value of the node's
-     * result shape (not its result), or V_ERROR. */
-    Value (*scan)(Exec *x, const Node *n, Value *args, void *state, int round);
-    /* After every range of the round: 1 the statistics are complete, 0
-     * another round is needed, -1 failed with a message in msg. */
-    int (*close_round)(void *state, int round, char *msg, size_t msg_len);
-    void (*free)(void *state);
-} BuiltinStream;
-
-struct Builtin {
-    const char *name;
-    const char *params[BUILTIN_MAX_PARAMS + 1];  /* NULL-terminated */
-    int n_required;
-    BuiltinPlanFn plan;
-    BuiltinExecFn exec;        /* NULL for plan-only built-ins (model, save) */
-    const char *signature;     /* as shown in help and error hints */
-    /* Exec receives its arguments unforced and forces them itself, for
-     * built-ins that evaluate an argument for another tensor name (layers,
-     * stack) or not at all. */
-    bool lazy_args;
-    /* Each output entry depends only on the same entry of its tensor
-     * arguments (and on per-tensor numbers that need no data), so a tensor
-     * may be computed in row ranges. */
-    bool rowwise;
-    /* Forces an argument for another tensor name (exec_in_frame): streaming
-     * nodes beneath it cannot stream. */
-    bool new_frame;
-    const BuiltinStream *stream;  /* NULL: not streaming */
-    const void *info;          /* per-built-in constants (method defaults) */
-};
+/* The table every plan is started with: plan_init(p, diag, &builtin_table). */
+extern const BuiltinTable builtin_table;
 
 const Builtin *builtin_find(const char *name);
-/* m["tensor.name"]: the model restricted to that one tensor (an error with a
- * did-you-mean hint when it has no such tensor). */
-Value plan_model_index(Plan *p, Value model, Value name, SrcSpan model_at, SrcSpan name_at, SrcSpan call);
 /* For `mergelang plan`: what align node n does to tensor `name` ("passes
  * through", "64 MLP units permuted", ...; may be written into buf), and in
  * *matching_bytes the memory computing its group's matching takes. */
 const char *bi_align_note(const Node *n, const char *name, char *buf, size_t len, double *matching_bytes);
 size_t builtin_count(void);
 const Builtin *builtin_at(size_t i);
-/* Number of parameters of bi. */
-int builtin_n_params(const Builtin *bi);
 
 #endif

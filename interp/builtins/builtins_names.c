@@ -118,13 +118,6 @@ Value plan_drop(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcS
 Value exec_select(Exec *x, const Node *n, Value *args) { return args[0]; }
 Value exec_drop(Exec *x, const Node *n, Value *args) { return args[0]; }
 
-Value plan_model_index(Plan *p, Value model, Value name, SrcSpan model_at, SrcSpan name_at, SrcSpan call) {
-    const Builtin *bi = builtin_find("select");
-    Value args[3] = { model, name, { .kind = V_STR, .u.str = { "exact", 5 } } };
-    SrcSpan spans[3] = { model_at, name_at, name_at };
-    return bi->plan(p, bi, args, spans, call);
-}
-
 /* ---- rename(model, pattern, replacement) ------------------------------------------------------ */
 
 /* name with every occurrence of `from` replaced by `to`, in the plan arena. */

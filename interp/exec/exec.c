@@ -9,7 +9,7 @@
 
 #include "runtime/io/hfnames.h"
 #include "runtime/kernels/kernels.h"
-#include "interp/builtins/builtins.h"
+#include "interp/plan/builtin_api.h"
 #include "interp/exec/exec_stats.h"
 #include "interp/plan/ops.h"
 
@@ -70,7 +70,7 @@ Shape exec_shape(const Exec *x, const Shape *full) {
     return s;
 }
 
-static Value eval_source(Exec *x, const Node *n) {
+static Value exec_source(Exec *x, const Node *n) {
     if (x->no_data) {
         x->needed_data = true;
         return exec_fail(x, n->span, "needs tensor data");
@@ -128,7 +128,7 @@ static Value eval_source(Exec *x, const Node *n) {
     return tensor_value(t);
 }
 
-static Value eval_context(Exec *x, const Node *n) {
+static Value exec_context(Exec *x, const Node *n) {
     switch (n->u.ctx) {
     case CTX_NAME: return str_value(x->out->name);
     case CTX_LAYER: return x->layer >= 0 ? val_num((double)x->layer) : val_none();
@@ -151,10 +151,10 @@ static Value eval_context(Exec *x, const Node *n) {
     return val_none();
 }
 
-static Value eval_node(Exec *x, const Node *n) {
+static Value exec_node(Exec *x, const Node *n) {
     switch (n->kind) {
-    case N_SOURCE: return eval_source(x, n);
-    case N_CONTEXT: return eval_context(x, n);
+    case N_SOURCE: return exec_source(x, n);
+    case N_CONTEXT: return exec_context(x, n);
     case N_CALL: {
         Value *args = arena_array(x->arena, n->u.call.nargs ? n->u.call.nargs : 1, sizeof *args);
         if (!args) return exec_fail(x, n->span, "out of memory");
@@ -253,7 +253,7 @@ Value exec_force(Exec *x, Value v) {
         if (m->state == 1) return exec_fail(x, n->span, "internal error: cycle in the graph");
         m->state = 1;
         x->n_evaluated++;
-        m->v = eval_node(x, n);
+        m->v = exec_node(x, n);
         m->state = 2;
         return m->v;
     }

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "interp/builtins/builtins.h"
+#include "interp/plan/builtin_api.h"
 
 typedef struct NodeStats {
     void *state;

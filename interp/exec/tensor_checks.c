@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "interp/builtins/builtins.h"
+#include "interp/plan/builtin_api.h"
 #include "interp/syntax/diag.h"
 #include "interp/exec/exec.h"
 

@@ -1,4 +1,4 @@
-/* eval.h - the plan stage: runs a recipe's statements once, computing
+/* plan.h - the plan stage: runs a recipe's statements once, computing
  * constants, opening checkpoint headers, and building the lazy per-tensor
  * graph (graph.h) for everything that depends on tensor data. Every check
  * that needs no tensor data happens here (unknown names, argument types and
@@ -8,8 +8,8 @@
  * Errors are reported to the Diag with their location and evaluation goes
  * on where it can (a failed expression yields V_ERROR, which silences
  * follow-on errors), so one run shows many errors. */
-#ifndef MERGELANG_EVAL_H
-#define MERGELANG_EVAL_H
+#ifndef MERGELANG_PLAN_H
+#define MERGELANG_PLAN_H
 
 #include <stdint.h>
 
@@ -17,6 +17,7 @@
 #include "runtime/io/checkpoint.h"
 #include "interp/syntax/ast.h"
 #include "interp/syntax/diag.h"
+#include "interp/plan/builtin_api.h"
 #include "interp/plan/graph.h"
 #include "interp/plan/value.h"
 
@@ -30,7 +31,7 @@ typedef struct Env {
     struct Env *parent;
     size_t n, cap;
     Binding *items;
-    /* Hash index of items for large scopes (eval.c): binding index + 1 per
+    /* Hash index of items for large scopes (plan_walk.c): binding index + 1 per
      * slot, 0 when empty; in the plan arena. */
     size_t *slots;
     size_t n_slots, n_filled, n_indexed;
@@ -83,6 +84,7 @@ typedef struct ImportRecord {
 typedef struct Plan {
     Arena arena;               /* everything the plan stage allocates */
     Diag *diag;
+    const BuiltinTable *builtins;  /* the names built in (interp/builtins/builtins.h) */
     Env globals;
     int n_nodes;
     Node *context[5];          /* shared nodes for name, layer, n_layers, shape, dtype */
@@ -104,7 +106,8 @@ typedef struct Plan {
     long steps;                /* expressions evaluated so far (bounded) */
 } Plan;
 
-void plan_init(Plan *p, Diag *diag);
+/* builtins: normally &builtin_table (interp/builtins/builtins.h). */
+void plan_init(Plan *p, Diag *diag, const BuiltinTable *builtins);
 void plan_free(Plan *p);
 /* Runs the statements of an AST_PROGRAM. Returns the number of errors. */
 int plan_program(Plan *p, const Ast *program);
@@ -119,6 +122,9 @@ Value plan_apply(Plan *p, Value f, const Value *args, size_t n, SrcSpan at);
  * graph node when either depends on the tensor, a located error otherwise. */
 Value plan_binary(Plan *p, AstOp op, Value a, Value b, SrcSpan op_at, SrcSpan whole);
 Node *plan_new_node(Plan *p, NodeKind kind, SrcSpan span);
+/* The value a node stands for: a model when it has a tensor set, else a
+ * per-tensor scalar. */
+Value plan_node_value(Node *n);
 void *plan_alloc(Plan *p, size_t size);
 /* Counts n evaluation steps against the recipe's budget (a built-in that
  * builds a list of n items spends n). Returns false once the budget is

@@ -1,7 +1,7 @@
 /* value.h - the values of the language.
  *
  * Evaluation is staged. A recipe is first evaluated once, as a whole (the
- * "plan" stage, eval.c): numbers, strings, lists and functions are computed
+ * "plan" stage, interp/plan/): numbers, strings, lists and functions are computed
  * there, and everything that depends on a tensor becomes a node of a lazy
  * graph (graph.h): a V_MODEL is a node that yields one tensor per output
  * name, a V_LAZY a node that yields a number, string or bool per output

@@ -596,7 +596,7 @@ int repl_main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     diag_init(&r.diag, stderr);
     arena_init(&r.ast);
-    plan_init(&r.plan, &r.diag);
+    plan_init(&r.plan, &r.diag, &builtin_table);
     r.plan.allow_rebind = true;
     r.plan.overwrite = force;
 

@@ -266,7 +266,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Ast *program = syn_parse(src, &ast, &diag);
     if (program) {
         Plan plan;
-        plan_init(&plan, &diag);
+        plan_init(&plan, &diag, &builtin_table);
         if (plan_program(&plan, program) == 0) {
             (void)tensor_checks_run(&plan);
             rf_exec(&plan);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "interp/builtins/builtins.h"
 #include "interp/plan/plan.h"
 #include "interp/exec/exec.h"
 #include "interp/output/output.h"
@@ -62,7 +63,7 @@ static int setup(Fixture *f, const char *text) {
     diag_init(&f->diag, f->errs);
     f->src = src_from_string("t.merge", text, strlen(text));
     arena_init(&f->arena);
-    plan_init(&f->plan, &f->diag);
+    plan_init(&f->plan, &f->diag, &builtin_table);
     Ast *prog = syn_parse(f->src, &f->arena, &f->diag);
     if (!prog) return -1;
     return plan_program(&f->plan, prog);

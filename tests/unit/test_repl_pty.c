@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "tests/unit/check.h"
+#include "interp/builtins/builtins.h"
 #include "interp/repl/repl_int.h"
 #include "interp/syntax/syntax.h"
 
@@ -300,7 +301,7 @@ static bool session_start(void) {
     session.out = stdout;
     diag_init(&session.diag, stdout);
     arena_init(&session.ast);
-    plan_init(&session.plan, &session.diag);
+    plan_init(&session.plan, &session.diag, &builtin_table);
     session.plan.allow_rebind = true;
     char text[PATH_MAX + 128];
     snprintf(text, sizeof text, "base = model(\"%s/base\")\ndef f(alpha, beta = 2) = alpha\n", dir);

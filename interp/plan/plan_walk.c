@@ -1,4 +1,4 @@
-/* eval.c - the plan stage; see eval.h.
+/* plan_walk.c - the plan stage's expression walker and statements (plan.h).
  *
  * Each expression is evaluated once. Constants are folded right away; an
  * operation with a lazy operand becomes a graph node instead. Static rules
@@ -17,81 +17,15 @@
 #include <unistd.h>
 
 #include "runtime/io/hfnames.h"
-#include "interp/builtins/builtins.h"
 #include "interp/plan/ops.h"
 #include "interp/syntax/suggest.h"
 #include "interp/syntax/syntax.h"
 
 #define PLAN_MAX_DEPTH 200
-/* Evaluation steps a recipe may take when planning: far more than any real
- * recipe needs (a 100-model merge takes thousands), few enough that an
- * exponential recursion stops within a second or two and bounded memory. */
-#define PLAN_MAX_STEPS 2000000
-/* Memory the plan stage may hold (values, lists, strings, graph nodes):
- * checked with the steps, so a step can overshoot it by one allocation. */
-#define PLAN_MAX_BYTES ((size_t)1 << 30)
-
 static const char *const context_names[] = { "name", "layer", "n_layers", "shape", "dtype" };
 #define N_CONTEXT_NAMES (sizeof context_names / sizeof context_names[0])
 
-static Value eval(Plan *p, Env *env, const Ast *n);
-
-/* ---- setup ---------------------------------------------------------------- */
-
-void plan_init(Plan *p, Diag *diag) {
-    memset(p, 0, sizeof *p);
-    arena_init(&p->arena);
-    p->diag = diag;
-}
-
-void plan_free(Plan *p) {
-    for (size_t i = 0; i < p->n_ckpts; i++) ckpt_close(p->ckpts[i].ckpt);
-    for (size_t i = 0; i < p->n_modules; i++) src_free(p->modules[i].src);
-    free(p->modules);
-    free(p->imports);
-    free(p->ckpts);
-    free(p->saves);
-    free(p->globals.items);
-    arena_free(&p->arena);
-    memset(p, 0, sizeof *p);
-}
-
-void *plan_alloc(Plan *p, size_t size) {
-    void *m = arena_alloc(&p->arena, size);
-    if (!m) {
-        fprintf(stderr, "mergelang: out of memory\n");
-        exit(4);
-    }
-    return m;
-}
-
-Value plan_error(Plan *p, SrcSpan at, const char *fmt, ...) {
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    diag_error(p->diag, at, "%s", msg);
-    return val_error();
-}
-
-void plan_hint_more_tensors(Plan *p, size_t bad) {
-    if (bad == 2) diag_hint(p->diag, "1 more tensor disagrees");
-    else if (bad > 2) diag_hint(p->diag, "%zu more tensors disagree", bad - 1);
-}
-
-Node *plan_new_node(Plan *p, NodeKind kind, SrcSpan span) {
-    Node *n = plan_alloc(p, sizeof *n);
-    n->kind = kind;
-    n->id = p->n_nodes++;
-    n->span = span;
-    return n;
-}
-
-static Value node_value(Node *n) {
-    Value v = { .kind = n->set ? V_MODEL : V_LAZY, .u.node = n };
-    return v;
-}
+static Value walk(Plan *p, Env *env, const Ast *n);
 
 /* ---- environments ----------------------------------------------------------- */
 
@@ -195,7 +129,7 @@ static Value context_value(Plan *p, int which) {
         n->u.ctx = (ContextVar)which;
         p->context[which] = n;
     }
-    return node_value(p->context[which]);
+    return plan_node_value(p->context[which]);
 }
 
 static void report_unknown_name(Plan *p, Env *env, const char *name, SrcSpan at) {
@@ -204,13 +138,13 @@ static void report_unknown_name(Plan *p, Env *env, const char *name, SrcSpan at)
      * in a recipe with many names and many unknown ones). */
     if (p->diag->max_errors > 0 && p->diag->n_errors > p->diag->max_errors) return;
     /* Gather every visible name for the suggestion. */
-    size_t cap = builtin_count() + N_CONTEXT_NAMES;
+    size_t cap = p->builtins->n + N_CONTEXT_NAMES;
     for (Env *e = env; e; e = e->parent) cap += e->n;
     const char **cands = plan_alloc(p, cap * sizeof *cands);
     size_t n = 0;
     for (Env *e = env; e; e = e->parent)
         for (size_t i = 0; i < e->n; i++) cands[n++] = e->items[i].name;
-    for (size_t i = 0; i < builtin_count(); i++) cands[n++] = builtin_at(i)->name;
+    for (size_t i = 0; i < p->builtins->n; i++) cands[n++] = p->builtins->items[i].name;
     for (size_t i = 0; i < N_CONTEXT_NAMES; i++) cands[n++] = context_names[i];
     const char *s = suggest_closest(name, cands, n);
     if (s) diag_hint(p->diag, "did you mean '%s'?", s);
@@ -221,7 +155,7 @@ static Value lookup_name(Plan *p, Env *env, const Ast *n) {
     if (b) return b->value;
     int ci = context_index(n->u.name);
     if (ci >= 0) return context_value(p, ci);
-    const Builtin *bi = builtin_find(n->u.name);
+    const Builtin *bi = builtin_table_find(p->builtins, n->u.name);
     if (bi) {
         Value v = { .kind = V_BUILTIN, .u.builtin = bi };
         return v;
@@ -231,51 +165,6 @@ static Value lookup_name(Plan *p, Env *env, const Ast *n) {
 }
 
 /* ---- checkpoints ---------------------------------------------------------------- */
-
-static int tinfo_cmp(const void *a, const void *b) {
-    return strcmp(((const TensorInfo *)a)->name, ((const TensorInfo *)b)->name);
-}
-
-Value plan_open_model(Plan *p, const char *path, SrcSpan at) {
-    for (size_t i = 0; i < p->n_ckpts; i++)
-        if (strcmp(p->ckpts[i].path, path) == 0) return node_value(p->ckpts[i].node);
-    ErrBuf err;
-    Ckpt *c = ckpt_open(path, &err);
-    if (!c) return plan_error(p, at, "cannot open model: %s", err.msg);
-    if (p->n_ckpts == p->cap_ckpts) {
-        size_t cap = p->cap_ckpts ? p->cap_ckpts * 2 : 4;
-        OpenCkpt *m = realloc(p->ckpts, cap * sizeof *m);
-        if (!m) {
-            ckpt_close(c);
-            return plan_error(p, at, "out of memory");
-        }
-        p->ckpts = m;
-        p->cap_ckpts = cap;
-    }
-    TensorInfo *items = plan_alloc(p, (c->n_tensors ? c->n_tensors : 1) * sizeof *items);
-    TensorSet *set = plan_alloc(p, sizeof *set);
-    long max_layer = -1;
-    for (size_t i = 0; i < c->n_tensors; i++) {
-        items[i].name = c->tensors[i].name;
-        items[i].shape = c->tensors[i].shape;
-        items[i].dtype = c->tensors[i].dtype;
-        long l = hfname_layer(items[i].name);
-        if (l > max_layer) max_layer = l;
-    }
-    qsort(items, c->n_tensors, sizeof *items, tinfo_cmp);
-    set->n = c->n_tensors;
-    set->items = items;
-    set->n_layers = max_layer + 1;
-    Node *n = plan_new_node(p, N_SOURCE, at);
-    n->set = set;
-    n->u.source.ckpt = c;
-    n->u.source.path = arena_strdup(&p->arena, path);
-    p->ckpts[p->n_ckpts].path = n->u.source.path;
-    p->ckpts[p->n_ckpts].ckpt = c;
-    p->ckpts[p->n_ckpts].node = n;
-    p->n_ckpts++;
-    return node_value(n);
-}
 
 /* ---- operators ------------------------------------------------------------------ */
 
@@ -311,7 +200,7 @@ static Value make_op_node(Plan *p, NodeKind kind, AstOp op, Value a, Value b, Sr
     n->u.op.op = op;
     n->u.op.a = a;
     n->u.op.b = b;
-    return node_value(n);
+    return plan_node_value(n);
 }
 
 static bool is_scalarish(Value v) { return v.kind == V_NUM || v.kind == V_LAZY; }
@@ -352,20 +241,20 @@ Value plan_binary(Plan *p, AstOp op, Value a, Value b, SrcSpan op_at, SrcSpan wh
     return make_op_node(p, N_BINARY, op, a, b, whole, NULL);
 }
 
-static Value eval_binary(Plan *p, Env *env, const Ast *n) {
+static Value walk_binary(Plan *p, Env *env, const Ast *n) {
     AstOp op = n->u.op.op;
-    Value a = eval(p, env, n->u.op.a);
+    Value a = walk(p, env, n->u.op.a);
     /* Short-circuit on a known left side, so `false and f()` never plans f(). */
     if ((op == OP_AND || op == OP_OR) && a.kind == V_BOOL) {
         if (op == OP_AND && !a.u.b) return a;
         if (op == OP_OR && a.u.b) return a;
     }
-    Value b = eval(p, env, n->u.op.b);
+    Value b = walk(p, env, n->u.op.b);
     return plan_binary(p, op, a, b, n->u.op.op_span, n->span);
 }
 
-static Value eval_unary(Plan *p, Env *env, const Ast *n) {
-    Value a = eval(p, env, n->u.op.a);
+static Value walk_unary(Plan *p, Env *env, const Ast *n) {
+    Value a = walk(p, env, n->u.op.a);
     if (a.kind == V_ERROR) return a;
     if (!val_is_lazy(a)) {
         char err[256];
@@ -379,15 +268,15 @@ static Value eval_unary(Plan *p, Env *env, const Ast *n) {
                         a.kind == V_MODEL ? a.u.node->set : NULL);
 }
 
-static Value eval_if(Plan *p, Env *env, const Ast *n) {
-    Value c = eval(p, env, n->u.cond.cond);
+static Value walk_if(Plan *p, Env *env, const Ast *n) {
+    Value c = walk(p, env, n->u.cond.cond);
     if (c.kind == V_ERROR) return c;
-    if (c.kind == V_BOOL) return eval(p, env, c.u.b ? n->u.cond.then_ : n->u.cond.else_);
+    if (c.kind == V_BOOL) return walk(p, env, c.u.b ? n->u.cond.then_ : n->u.cond.else_);
     if (c.kind != V_LAZY)
         return plan_error(p, n->u.cond.cond->span, "the condition must be true or false, found %s",
                           val_kind_name(c.kind));
-    Value t = eval(p, env, n->u.cond.then_);
-    Value e = eval(p, env, n->u.cond.else_);
+    Value t = walk(p, env, n->u.cond.then_);
+    Value e = walk(p, env, n->u.cond.else_);
     if (t.kind == V_ERROR || e.kind == V_ERROR) return val_error();
     const TensorSet *set = NULL;
     if (t.kind == V_MODEL || e.kind == V_MODEL) {
@@ -407,7 +296,7 @@ static Value eval_if(Plan *p, Env *env, const Ast *n) {
     node->u.cond.cond = c;
     node->u.cond.then_ = t;
     node->u.cond.else_ = e;
-    return node_value(node);
+    return plan_node_value(node);
 }
 
 /* ---- calls ---------------------------------------------------------------------- */
@@ -444,7 +333,7 @@ static Value call_builtin(Plan *p, Env *env, const Builtin *bi, const Ast *call)
                 bad = true;
                 continue;
             }
-            Value v = eval(p, env, a);
+            Value v = walk(p, env, a);
             if (v.kind == V_ERROR) bad = true;
             if (rest->n == 0) spans[0] = a->span;
             else spans[0] = span_join(spans[0], a->span);
@@ -463,7 +352,7 @@ static Value call_builtin(Plan *p, Env *env, const Builtin *bi, const Ast *call)
                 const char *s = suggest_closest(a->u.bind.name, bi->params, (size_t)np);
                 if (s) diag_hint(p->diag, "did you mean '%s'?", s);
                 else diag_hint(p->diag, "%s", bi->signature);
-                (void)eval(p, env, vexpr);
+                (void)walk(p, env, vexpr);
                 bad = true;
                 continue;
             }
@@ -488,7 +377,7 @@ static Value call_builtin(Plan *p, Env *env, const Builtin *bi, const Ast *call)
             }
             idx = pos++;
         }
-        args[idx] = eval(p, env, vexpr);
+        args[idx] = walk(p, env, vexpr);
         spans[idx] = vexpr->span;
         given[idx] = true;
         if (args[idx].kind == V_ERROR) bad = true;
@@ -551,7 +440,7 @@ static Value call_closure(Plan *p, Env *env, Closure *c, const Ast *call, const 
             }
             idx = pos++;
         }
-        Value v = eval(p, env, vexpr);
+        Value v = walk(p, env, vexpr);
         if (v.kind == V_ERROR) bad = true;
         const Ast *pa = params->items[idx];
         env_define(p, local, pa->kind == AST_NAME ? pa->u.name : pa->u.bind.name, v, vexpr->span);
@@ -565,16 +454,16 @@ static Value call_closure(Plan *p, Env *env, Closure *c, const Ast *call, const 
             bad = true;
             break;
         }
-        Value v = eval(p, c->env, pa->u.bind.value);
+        Value v = walk(p, c->env, pa->u.bind.value);
         if (v.kind == V_ERROR) bad = true;
         env_define(p, local, pa->u.bind.name, v, pa->span);
     }
     if (bad) return val_error();
-    return eval(p, local, def->u.def.body);
+    return walk(p, local, def->u.def.body);
 }
 
-static Value eval_call(Plan *p, Env *env, const Ast *n) {
-    Value f = eval(p, env, n->u.call.callee);
+static Value walk_call(Plan *p, Env *env, const Ast *n) {
+    Value f = walk(p, env, n->u.call.callee);
     if (f.kind == V_ERROR) return f;
     if (f.kind == V_BUILTIN) return call_builtin(p, env, f.u.builtin, n);
     if (f.kind == V_FUNC) {
@@ -637,26 +526,26 @@ Value plan_apply(Plan *p, Value f, const Value *args, size_t n, SrcSpan at) {
         const char *pn = pa->kind == AST_NAME ? pa->u.name : pa->u.bind.name;
         Value v;
         if (i < n) v = args[i];
-        else if (pa->kind == AST_KWARG) v = eval(p, f.u.func->env, pa->u.bind.value);
+        else if (pa->kind == AST_KWARG) v = walk(p, f.u.func->env, pa->u.bind.value);
         else return plan_error(p, at, "%s() is missing its argument '%s'", def->u.def.name, pn);
         if (v.kind == V_ERROR) return v;
         env_define(p, local, pn, v, pa->span);
     }
     p->depth++;
-    Value r = eval(p, local, def->u.def.body);
+    Value r = walk(p, local, def->u.def.body);
     p->depth--;
     return r;
 }
 
 /* ---- expressions ------------------------------------------------------------------- */
 
-static Value eval_list(Plan *p, Env *env, const Ast *n) {
+static Value walk_list(Plan *p, Env *env, const Ast *n) {
     ValList *l = plan_alloc(p, sizeof *l);
     l->n = n->u.list.n;
     l->items = plan_alloc(p, (l->n ? l->n : 1) * sizeof *l->items);
     bool bad = false;
     for (size_t i = 0; i < l->n; i++) {
-        l->items[i] = eval(p, env, n->u.list.items[i]);
+        l->items[i] = walk(p, env, n->u.list.items[i]);
         if (l->items[i].kind == V_ERROR) bad = true;
     }
     if (bad) return val_error();
@@ -664,14 +553,23 @@ static Value eval_list(Plan *p, Env *env, const Ast *n) {
     return v;
 }
 
+/* m["tensor.name"]: select(m, name, "exact"), the model restricted to that
+ * one tensor (an error with a did-you-mean hint when it has none). */
+static Value index_model(Plan *p, Value model, Value name, SrcSpan model_at, SrcSpan name_at, SrcSpan call) {
+    const Builtin *bi = builtin_table_find(p->builtins, "select");
+    Value args[3] = { model, name, { .kind = V_STR, .u.str = { "exact", 5 } } };
+    SrcSpan spans[3] = { model_at, name_at, name_at };
+    return bi->plan(p, bi, args, spans, call);
+}
+
 /* list[i], counting from 0 (negative i counts from the end); model["name"],
  * the model restricted to one tensor. */
-static Value eval_index(Plan *p, Env *env, const Ast *n) {
-    Value a = eval(p, env, n->u.op.a);
-    Value i = eval(p, env, n->u.op.b);
+static Value walk_index(Plan *p, Env *env, const Ast *n) {
+    Value a = walk(p, env, n->u.op.a);
+    Value i = walk(p, env, n->u.op.b);
     if (a.kind == V_ERROR || i.kind == V_ERROR) return val_error();
     if (a.kind == V_MODEL && i.kind == V_STR)
-        return plan_model_index(p, a, i, n->u.op.a->span, n->u.op.b->span, n->span);
+        return index_model(p, a, i, n->u.op.a->span, n->u.op.b->span, n->span);
     if (a.kind != V_LIST)
         return plan_error(p, n->u.op.a->span, "only lists and models can be indexed, found %s",
                           val_kind_name(a.kind));
@@ -687,22 +585,7 @@ static Value eval_index(Plan *p, Env *env, const Ast *n) {
     return a.u.list->items[(size_t)k];
 }
 
-bool plan_spend(Plan *p, long n, SrcSpan at) {
-    if (p->steps > PLAN_MAX_STEPS) return false; /* already reported */
-    p->steps += n;
-    if (p->steps <= PLAN_MAX_STEPS && p->arena.bytes_in_use <= PLAN_MAX_BYTES) return true;
-    if (p->steps <= PLAN_MAX_STEPS) {
-        diag_error(p->diag, at, "the recipe needs more than %d MiB of memory when planning",
-                   (int)(PLAN_MAX_BYTES >> 20));
-    } else {
-        diag_error(p->diag, at, "the recipe takes more than %d evaluation steps", PLAN_MAX_STEPS);
-        diag_hint(p->diag, "a recursive function that calls itself more than once per call grows exponentially");
-    }
-    p->steps = PLAN_MAX_STEPS + 1;
-    return false;
-}
-
-static Value eval(Plan *p, Env *env, const Ast *n) {
+static Value walk(Plan *p, Env *env, const Ast *n) {
     if (!plan_spend(p, 1, n->span)) return val_error();
     if (p->depth >= PLAN_MAX_DEPTH) {
         /* Report once: every frame of the runaway recursion would hit it again. */
@@ -726,19 +609,19 @@ static Value eval(Plan *p, Env *env, const Ast *n) {
     case AST_BOOL: r = val_bool(n->u.boolean); break;
     case AST_NONE: r = val_none(); break;
     case AST_NAME: r = lookup_name(p, env, n); break;
-    case AST_LIST: r = eval_list(p, env, n); break;
-    case AST_UNARY: r = eval_unary(p, env, n); break;
-    case AST_BINARY: r = eval_binary(p, env, n); break;
-    case AST_IF: r = eval_if(p, env, n); break;
-    case AST_CALL: r = eval_call(p, env, n); break;
-    case AST_INDEX: r = eval_index(p, env, n); break;
+    case AST_LIST: r = walk_list(p, env, n); break;
+    case AST_UNARY: r = walk_unary(p, env, n); break;
+    case AST_BINARY: r = walk_binary(p, env, n); break;
+    case AST_IF: r = walk_if(p, env, n); break;
+    case AST_CALL: r = walk_call(p, env, n); break;
+    case AST_INDEX: r = walk_index(p, env, n); break;
     default: r = plan_error(p, n->span, "this statement cannot be used as a value"); break;
     }
     p->depth--;
     return r;
 }
 
-Value plan_eval(Plan *p, const Ast *expr) { return eval(p, &p->globals, expr); }
+Value plan_eval(Plan *p, const Ast *expr) { return walk(p, &p->globals, expr); }
 
 /* ---- statements ---------------------------------------------------------------------- */
 
@@ -747,7 +630,7 @@ static bool check_assignable(Plan *p, Env *env, const char *name, SrcSpan at) {
         plan_error(p, at, "'%s' is the tensor context and cannot be assigned", name);
         return false;
     }
-    if (builtin_find(name)) {
+    if (builtin_table_find(p->builtins, name)) {
         plan_error(p, at, "'%s' is a built-in function and cannot be assigned", name);
         return false;
     }
@@ -775,10 +658,10 @@ static Value parse_override(Plan *p, const char *text) {
     return v;
 }
 
-static void exec_param(Plan *p, Env *env, const Ast *s) {
+static void run_param(Plan *p, Env *env, const Ast *s) {
     const char *name = s->u.bind.name;
     if (!check_assignable(p, env, name, s->u.bind.name_span)) return;
-    Value def = eval(p, env, s->u.bind.value);
+    Value def = walk(p, env, s->u.bind.value);
     if (def.kind == V_ERROR) {
         env_define(p, env, name, def, s->u.bind.name_span);
         return;
@@ -812,7 +695,7 @@ static void exec_param(Plan *p, Env *env, const Ast *s) {
  * runs once, in its own scope; its names are then bound in the importer,
  * where a clash with another definition is an error. */
 
-static void exec_stmt(Plan *p, Env *env, const Ast *s);
+static void run_stmt(Plan *p, Env *env, const Ast *s);
 
 static bool readable_file(const char *path) {
     struct stat st;
@@ -864,7 +747,7 @@ static bool find_module(const Ast *s, char *out, size_t n, char *searched, size_
     return false;
 }
 
-static void exec_import(Plan *p, Env *env, const Ast *s) {
+static void run_import(Plan *p, Env *env, const Ast *s) {
     char path[PATH_MAX], searched[2048], real[PATH_MAX];
     if (!find_module(s, path, sizeof path, searched, sizeof searched)) {
         if (s->u.import.is_path) {
@@ -911,9 +794,9 @@ static void exec_import(Plan *p, Env *env, const Ast *s) {
         m->env = plan_alloc(p, sizeof *m->env);
         int before = p->diag->n_errors;
         if (prog) {
-            for (size_t i = 0; i < prog->u.list.n; i++) exec_stmt(p, m->env, prog->u.list.items[i]);
+            for (size_t i = 0; i < prog->u.list.n; i++) run_stmt(p, m->env, prog->u.list.items[i]);
         }
-        /* exec_stmt may have grown p->modules: find the record again. */
+        /* run_stmt may have grown p->modules: find the record again. */
         m = &p->modules[idx];
         m->done = true;
         m->failed = !prog || p->diag->n_errors > before;
@@ -936,7 +819,7 @@ static void exec_import(Plan *p, Env *env, const Ast *s) {
         const Binding *b = &m->env->items[i];
         Binding *old = env_find_local(p, env, b->name);
         if (old && memcmp(&old->value, &b->value, sizeof b->value) == 0) continue;
-        if (old || builtin_find(b->name) || context_index(b->name) >= 0) {
+        if (old || builtin_table_find(p->builtins, b->name) || context_index(b->name) >= 0) {
             diag_error(p->diag, s->span, "importing '%s' would redefine '%s'", s->u.import.target, b->name);
             if (old && old->at.file) diag_note(p->diag, old->at, "'%s' is defined here", b->name);
             continue;
@@ -945,19 +828,19 @@ static void exec_import(Plan *p, Env *env, const Ast *s) {
     }
 }
 
-static void exec_stmt(Plan *p, Env *env, const Ast *s) {
+static void run_stmt(Plan *p, Env *env, const Ast *s) {
     p->depth_reported = false;
     switch (s->kind) {
     case AST_ASSIGN: {
         if (!check_assignable(p, env, s->u.bind.name, s->u.bind.name_span)) {
-            (void)eval(p, env, s->u.bind.value);
+            (void)walk(p, env, s->u.bind.value);
             return;
         }
-        Value v = eval(p, env, s->u.bind.value);
+        Value v = walk(p, env, s->u.bind.value);
         env_define(p, env, s->u.bind.name, v, s->u.bind.name_span);
         return;
     }
-    case AST_PARAM: exec_param(p, env, s); return;
+    case AST_PARAM: run_param(p, env, s); return;
     case AST_DEF: {
         if (!check_assignable(p, env, s->u.def.name, s->u.def.name_span)) return;
         Closure *c = plan_alloc(p, sizeof *c);
@@ -967,8 +850,8 @@ static void exec_stmt(Plan *p, Env *env, const Ast *s) {
         env_define(p, env, s->u.def.name, v, s->u.def.name_span);
         return;
     }
-    case AST_IMPORT: exec_import(p, env, s); return;
-    case AST_EXPR_STMT: (void)eval(p, env, s->u.op.a); return;
+    case AST_IMPORT: run_import(p, env, s); return;
+    case AST_EXPR_STMT: (void)walk(p, env, s->u.op.a); return;
     default: plan_error(p, s->span, "unexpected statement"); return;
     }
 }
@@ -996,7 +879,7 @@ static void check_outputs_spare_inputs(Plan *p) {
 
 int plan_program(Plan *p, const Ast *program) {
     int before = p->diag->n_errors;
-    for (size_t i = 0; i < program->u.list.n; i++) exec_stmt(p, &p->globals, program->u.list.items[i]);
+    for (size_t i = 0; i < program->u.list.n; i++) run_stmt(p, &p->globals, program->u.list.items[i]);
     check_outputs_spare_inputs(p);
     for (size_t i = 0; i < p->n_overrides; i++) {
         if (p->overrides[i].used) continue;
