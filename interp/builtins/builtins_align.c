@@ -341,7 +341,7 @@ static bool head_counts(Plan *p, Value *args, const SrcSpan *sp, SrcSpan call, l
     return true;
 }
 
-Value plan_align(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_align(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "align() argument 'm'")) return val_error();
     if (!bi_expect_model(p, args[1], sp[1], "align() argument 'to'")) return val_error();
     bool attention = true;
@@ -449,7 +449,7 @@ static bool compute_perm(Exec *x, const Node *n, Value *args, AlignGroup *g) {
     return ok;
 }
 
-Value exec_align(Exec *x, const Node *n, Value *args) {
+Value bi_exec_align(Exec *x, const Node *n, Value *args) {
     const AlignInfo *info = n->u.call.extra;
     Value v = exec_force(x, args[0]);
     if (v.kind == V_ERROR) return v;

@@ -12,7 +12,7 @@
 
 #include "interp/builtins/builtins_int.h"
 
-Value plan_fisher(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_fisher(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     const TensorSet *set = bi_plan_models(p, bi, val_none(), args[0], sp[0], false, 1, SIZE_MAX);
     if (!set) return val_error();
     size_t k = args[0].u.list->n;
@@ -39,7 +39,7 @@ Value plan_fisher(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Sr
     return bi_make_call(p, bi, args, call, set);
 }
 
-Value exec_fisher(Exec *x, const Node *n, Value *args) {
+Value bi_exec_fisher(Exec *x, const Node *n, Value *args) {
     /* Arguments arrive unforced: a Fisher file may lack this tensor. */
     Value models = exec_force(x, args[0]);
     if (models.kind == V_ERROR) return models;

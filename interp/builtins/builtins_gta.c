@@ -34,7 +34,7 @@ static bool expect_choice(Plan *p, Value v, SrcSpan at, const char *pname, const
     return false;
 }
 
-Value plan_gta(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_gta(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     char what[80];
     snprintf(what, sizeof what, "%s() argument 'base'", bi->name);
     if (!bi_expect_model(p, args[0], sp[0], what)) return val_error();
@@ -334,7 +334,7 @@ static bool sparsify(Exec *x, const Node *n, const GtaSetup *g, size_t i, float 
 
 static Value gta_stream_scan(Exec *x, const Node *n, Value *args, void *state, int round) {
     GtaStream *s = state;
-    /* A base that is not float passes through (exec_gta): nothing to add. */
+    /* A base that is not float passes through (bi_exec_gta): nothing to add. */
     if (round < 0 || !args[0].u.tensor->f) return args[0];
     GtaSetup g;
     if (!gta_setup(x, n, args, &g)) return val_error();
@@ -403,7 +403,7 @@ const BuiltinStream gta_stream = {
 
 /* ---- the merge ------------------------------------------------------------------------ */
 
-Value exec_gta(Exec *x, const Node *n, Value *args) {
+Value bi_exec_gta(Exec *x, const Node *n, Value *args) {
     if (!args[0].u.tensor->f) return args[0];
     const GtaStream *st = exec_stats_of(x, n);
     if (x->row_end && !st && n->u.call.bi->stream)

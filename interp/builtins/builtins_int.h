@@ -93,11 +93,11 @@ typedef struct GtaMethod {
 /* ---- the built-ins -------------------------------------------------------- */
 
 #define BI_DECLARE(name)                                                                     \
-    Value plan_##name(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call); \
-    Value exec_##name(Exec *x, const Node *n, Value *args);
+    Value bi_plan_##name(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call); \
+    Value bi_exec_##name(Exec *x, const Node *n, Value *args);
 
-Value plan_model(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
-Value plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
+Value bi_plan_model(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
+Value bi_plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
 BI_DECLARE(linear)
 BI_DECLARE(slerp)
 BI_DECLARE(gta)
@@ -123,11 +123,11 @@ BI_DECLARE(assert)
 BI_DECLARE(lora)
 BI_DECLARE(fisher)
 BI_DECLARE(align)
-Value plan_len(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
-Value plan_range(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
-Value plan_map(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
-Value plan_zip(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
-Value plan_sum(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
+Value bi_plan_len(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
+Value bi_plan_range(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
+Value bi_plan_map(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
+Value bi_plan_zip(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
+Value bi_plan_sum(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call);
 BI_DECLARE(gradient)
 BI_DECLARE(layers)
 BI_DECLARE(stack)

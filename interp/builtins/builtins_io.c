@@ -10,7 +10,7 @@
 
 /* ---- model(path) ------------------------------------------------------------------ */
 
-Value plan_model(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_model(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (args[0].kind != V_STR)
         return plan_error(p, sp[0], "model() expects a path string, found %s",
                           val_kind_name(args[0].kind));
@@ -76,7 +76,7 @@ static bool check_output_path(Plan *p, const char *path, SrcSpan at) {
     return true;
 }
 
-Value plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     bool ok = bi_expect_model(p, args[0], sp[0], "save() argument 'model'");
     SaveRequest r = { .model = args[0], .span = call, .shard_bytes = 5000000000ull };
     if (args[1].kind != V_STR) {

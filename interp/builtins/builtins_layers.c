@@ -44,7 +44,7 @@ static bool whole_number(Value v, long *out) {
 
 /* ---- layers(m, from, to) ------------------------------------------------------ */
 
-Value plan_layers(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_layers(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "layers() argument 'model'")) return val_error();
     const TensorSet *in = args[0].u.node->set;
     long from, to;
@@ -78,7 +78,7 @@ Value plan_layers(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Sr
     return bi_make_call(p, bi, args, call, finish_set(p, items, n, to - from));
 }
 
-Value exec_layers(Exec *x, const Node *n, Value *args) {
+Value bi_exec_layers(Exec *x, const Node *n, Value *args) {
     const TensorSet *in = args[0].u.node->set;
     long from = (long)args[1].u.num;
     const char *name = x->out->name;
@@ -95,7 +95,7 @@ Value exec_layers(Exec *x, const Node *n, Value *args) {
 
 /* ---- stack(s1, s2, ...) ------------------------------------------------------------ */
 
-Value plan_stack(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_stack(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     const ValList *slices = args[0].u.list;
     if (slices->n == 0) return plan_error(p, call, "stack() needs at least one slice");
     size_t total = 0;
@@ -136,7 +136,7 @@ Value plan_stack(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Src
     return bi_make_call(p, bi, args, call, set);
 }
 
-Value exec_stack(Exec *x, const Node *n, Value *args) {
+Value bi_exec_stack(Exec *x, const Node *n, Value *args) {
     const ValList *slices = args[0].u.list;
     const char *name = x->out->name;
     size_t s = 0;

@@ -15,7 +15,7 @@ static Value list_value(Plan *p, size_t n, ValList **out) {
     return v;
 }
 
-Value plan_len(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_len(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (args[0].kind == V_LIST) return val_num((double)args[0].u.list->n);
     if (args[0].kind == V_STR) return val_num((double)args[0].u.str.len);
     if (args[0].kind == V_MODEL) return val_num((double)args[0].u.node->set->n);
@@ -30,7 +30,7 @@ static bool whole(Value v, long *out) {
 }
 
 /* range(n) = [0, ..., n-1]; range(a, b) = [a, ..., b-1]. */
-Value plan_range(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_range(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     long a = 0, b;
     if (!whole(args[0], &b)) return plan_error(p, sp[0], "range() expects whole numbers");
     if (args[1].kind != V_NONE) {
@@ -46,7 +46,7 @@ Value plan_range(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Src
 }
 
 /* map(f, xs) = [f(x) for x in xs]. */
-Value plan_map(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_map(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (args[0].kind != V_FUNC && args[0].kind != V_BUILTIN)
         return plan_error(p, sp[0], "map() expects a function first, found %s", val_kind_name(args[0].kind));
     if (args[1].kind != V_LIST)
@@ -61,7 +61,7 @@ Value plan_map(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSp
 }
 
 /* zip(xs, ys) = [[x0, y0], [x1, y1], ...], as long as the shorter list. */
-Value plan_zip(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_zip(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     for (int i = 0; i < 2; i++)
         if (args[i].kind != V_LIST)
             return plan_error(p, sp[i], "zip() expects lists, found %s", val_kind_name(args[i].kind));
@@ -78,7 +78,7 @@ Value plan_zip(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSp
 }
 
 /* sum(xs): numbers, per-tensor numbers or models, added left to right. */
-Value plan_sum(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_sum(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (args[0].kind != V_LIST) return plan_error(p, sp[0], "sum() expects a list, found %s", val_kind_name(args[0].kind));
     const ValList *l = args[0].u.list;
     if (l->n == 0) return val_num(0);

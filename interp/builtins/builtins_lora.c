@@ -33,7 +33,7 @@ static const char *strip_suffix(Plan *p, const char *s, const char *suffix) {
     return arena_strndup(&p->arena, s, n - k);
 }
 
-Value plan_lora(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_lora(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "lora() argument 'base'")) return val_error();
     if (args[1].kind != V_STR) return plan_error(p, sp[1], "lora() expects the adapter folder's path");
     if (args[2].kind != V_NONE && !bi_expect_number(p, args[2], sp[2], "scale")) return val_error();
@@ -100,7 +100,7 @@ static const float *adapter_tensor(Exec *x, const Node *n, const Ckpt *c, const 
     return f;
 }
 
-Value exec_lora(Exec *x, const Node *n, Value *args) {
+Value bi_exec_lora(Exec *x, const Node *n, Value *args) {
     const LoraInfo *info = n->u.call.extra;
     const Tensor *w = args[0].u.tensor;
     if (!w->f) return args[0];

@@ -16,7 +16,7 @@
 
 /* ---- linear(models, weights=, normalize=true) ------------------------------------------ */
 
-Value plan_linear(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_linear(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     const TensorSet *set = bi_plan_models(p, bi, val_none(), args[0], sp[0], true, 1, SIZE_MAX);
     if (!set) return val_error();
     size_t n = args[0].u.list->n;
@@ -25,7 +25,7 @@ Value plan_linear(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Sr
     return bi_make_call(p, bi, args, call, set);
 }
 
-Value exec_linear(Exec *x, const Node *n, Value *args) {
+Value bi_exec_linear(Exec *x, const Node *n, Value *args) {
     size_t k;
     const Value *ms = bi_items_of(args[0], &k);
     const Tensor *first = ms[0].u.tensor;
@@ -52,7 +52,7 @@ Value exec_linear(Exec *x, const Node *n, Value *args) {
 
 /* ---- slerp(a, b, t) ------------------------------------------------------------------ */
 
-Value plan_slerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_slerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "slerp() argument 'a'") ||
         !bi_expect_model(p, args[1], sp[1], "slerp() argument 'b'") ||
         !bi_expect_number(p, args[2], sp[2], "t"))
@@ -124,7 +124,7 @@ const BuiltinStream slerp_stream = {
     .free = slerp_stream_free,
 };
 
-Value exec_slerp(Exec *x, const Node *n, Value *args) {
+Value bi_exec_slerp(Exec *x, const Node *n, Value *args) {
     const Tensor *a = args[0].u.tensor;
     if (!a->f) return args[0];
     const SlerpStream *st = exec_stats_of(x, n);

@@ -56,7 +56,7 @@ static float **task_vectors(Exec *x, const Node *n, const float *base, const flo
 
 /* ---- nuslerp(models, weights, base=none, nuslerp_flatten=true, nuslerp_row_wise=false) ---- */
 
-Value plan_nuslerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_nuslerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (args[2].kind != V_NONE && !bi_expect_model(p, args[2], sp[2], "nuslerp() argument 'base'"))
         return val_error();
     const TensorSet *set = bi_plan_models(p, bi, args[2], args[0], sp[0], true, 2, 2);
@@ -67,7 +67,7 @@ Value plan_nuslerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, S
     return bi_make_call(p, bi, args, call, set);
 }
 
-Value exec_nuslerp(Exec *x, const Node *n, Value *args) {
+Value bi_exec_nuslerp(Exec *x, const Node *n, Value *args) {
     size_t k;
     const Value *ms = bi_items_of(args[0], &k);
     const Tensor *first = args[2].kind == V_TENSOR ? args[2].u.tensor : ms[0].u.tensor;
@@ -111,7 +111,7 @@ Value exec_nuslerp(Exec *x, const Node *n, Value *args) {
 
 /* ---- multislerp(models, weights=1, base=none, normalize_weights=true, eps=1e-8) ----------- */
 
-Value plan_multislerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_multislerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (args[2].kind != V_NONE && !bi_expect_model(p, args[2], sp[2], "multislerp() argument 'base'"))
         return val_error();
     const TensorSet *set = bi_plan_models(p, bi, args[2], args[0], sp[0], false, 1, SIZE_MAX);
@@ -122,7 +122,7 @@ Value plan_multislerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp
     return bi_make_call(p, bi, args, call, set);
 }
 
-Value exec_multislerp(Exec *x, const Node *n, Value *args) {
+Value bi_exec_multislerp(Exec *x, const Node *n, Value *args) {
     size_t k;
     const Value *ms = bi_items_of(args[0], &k);
     const Tensor *first = ms[0].u.tensor;
@@ -152,7 +152,7 @@ Value exec_multislerp(Exec *x, const Node *n, Value *args) {
 
 /* ---- karcher(models, max_iter=10, tol=1e-5) ---------------------------------------------- */
 
-Value plan_karcher(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_karcher(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     const TensorSet *set = bi_plan_models(p, bi, val_none(), args[0], sp[0], true, 1, SIZE_MAX);
     if (!set || !optional_number(p, args[1], sp[1], "max_iter") ||
         !optional_number(p, args[2], sp[2], "tol"))
@@ -160,7 +160,7 @@ Value plan_karcher(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, S
     return bi_make_call(p, bi, args, call, set);
 }
 
-Value exec_karcher(Exec *x, const Node *n, Value *args) {
+Value bi_exec_karcher(Exec *x, const Node *n, Value *args) {
     size_t k;
     const Value *ms = bi_items_of(args[0], &k);
     const Tensor *first = ms[0].u.tensor;
@@ -183,14 +183,14 @@ Value exec_karcher(Exec *x, const Node *n, Value *args) {
 
 /* ---- model_stock(base, models, filter_wise=false) ----------------------------------------- */
 
-Value plan_model_stock(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_model_stock(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "model_stock() argument 'base'")) return val_error();
     const TensorSet *set = bi_plan_models(p, bi, args[0], args[1], sp[1], true, 2, SIZE_MAX);
     if (!set || !optional_bool(p, args[2], sp[2], "filter_wise")) return val_error();
     return bi_make_call(p, bi, args, call, set);
 }
 
-Value exec_model_stock(Exec *x, const Node *n, Value *args) {
+Value bi_exec_model_stock(Exec *x, const Node *n, Value *args) {
     const Tensor *base = args[0].u.tensor;
     if (!base->f) return args[0];
     size_t k;
@@ -210,7 +210,7 @@ Value exec_model_stock(Exec *x, const Node *n, Value *args) {
 
 /* ---- nearswap(base, model, t) ---------------------------------------------------------------- */
 
-Value plan_nearswap(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_nearswap(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "nearswap() argument 'base'") ||
         !bi_expect_model(p, args[1], sp[1], "nearswap() argument 'model'") ||
         !bi_expect_number(p, args[2], sp[2], "t"))
@@ -219,7 +219,7 @@ Value plan_nearswap(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, 
     return set ? bi_make_call(p, bi, args, call, set) : val_error();
 }
 
-Value exec_nearswap(Exec *x, const Node *n, Value *args) {
+Value bi_exec_nearswap(Exec *x, const Node *n, Value *args) {
     const Tensor *base = args[0].u.tensor;
     if (!base->f) return args[0];
     const float **xs = bi_gather(x, n, args, 2, &base->shape);
@@ -233,14 +233,14 @@ Value exec_nearswap(Exec *x, const Node *n, Value *args) {
 
 /* ---- sce(base, models, select_topk=1) ------------------------------------------------------ */
 
-Value plan_sce(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_sce(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "sce() argument 'base'")) return val_error();
     const TensorSet *set = bi_plan_models(p, bi, args[0], args[1], sp[1], false, 1, SIZE_MAX);
     if (!set || !optional_number(p, args[2], sp[2], "select_topk")) return val_error();
     return bi_make_call(p, bi, args, call, set);
 }
 
-Value exec_sce(Exec *x, const Node *n, Value *args) {
+Value bi_exec_sce(Exec *x, const Node *n, Value *args) {
     const Tensor *base = args[0].u.tensor;
     if (!base->f) return args[0];
     size_t k;
@@ -262,7 +262,7 @@ Value exec_sce(Exec *x, const Node *n, Value *args) {
 
 /* ---- ram(base, models, epsilon=1e-5), ramplus_tl(..., r=0.1, alpha=0.2) ----------------------- */
 
-Value plan_ram(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_ram(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     char what[64];
     snprintf(what, sizeof what, "%s() argument 'base'", bi->name);
     if (!bi_expect_model(p, args[0], sp[0], what)) return val_error();
@@ -273,7 +273,7 @@ Value plan_ram(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSp
     return bi_make_call(p, bi, args, call, set);
 }
 
-Value exec_ram(Exec *x, const Node *n, Value *args) {
+Value bi_exec_ram(Exec *x, const Node *n, Value *args) {
     const Builtin *bi = n->u.call.bi;
     bool plus = builtin_n_params(bi) > 3;
     const Tensor *base = args[0].u.tensor;
@@ -296,7 +296,7 @@ Value exec_ram(Exec *x, const Node *n, Value *args) {
 
 /* ---- arcee_fusion(base, model, seed=0) ----------------------------------------------------- */
 
-Value plan_arcee_fusion(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_arcee_fusion(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "arcee_fusion() argument 'base'") ||
         !bi_expect_model(p, args[1], sp[1], "arcee_fusion() argument 'model'") ||
         !optional_number(p, args[2], sp[2], "seed"))
@@ -305,7 +305,7 @@ Value plan_arcee_fusion(Plan *p, const Builtin *bi, Value *args, const SrcSpan *
     return set ? bi_make_call(p, bi, args, call, set) : val_error();
 }
 
-Value exec_arcee_fusion(Exec *x, const Node *n, Value *args) {
+Value bi_exec_arcee_fusion(Exec *x, const Node *n, Value *args) {
     const Tensor *base = args[0].u.tensor;
     if (!base->f) return args[0];
     const Shape *shape = bi_out_shape(x, n, base);

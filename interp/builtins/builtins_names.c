@@ -72,7 +72,7 @@ static void hint_tensor(Plan *p, const TensorSet *set, const char *name) {
 
 /* ---- select(model, pattern, mode="substring"), drop(...) ---------------------------------- */
 
-static Value plan_filter(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call, bool keep) {
+static Value bi_plan_filter(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call, bool keep) {
     char what[64];
     snprintf(what, sizeof what, "%s() argument 'model'", bi->name);
     if (!bi_expect_model(p, args[0], sp[0], what)) return val_error();
@@ -106,17 +106,17 @@ static Value plan_filter(Plan *p, const Builtin *bi, Value *args, const SrcSpan 
     return bi_make_call(p, bi, args, call, set);
 }
 
-Value plan_select(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_filter(p, bi, args, sp, call, true);
+Value bi_plan_select(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    return bi_plan_filter(p, bi, args, sp, call, true);
 }
 
-Value plan_drop(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_filter(p, bi, args, sp, call, false);
+Value bi_plan_drop(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    return bi_plan_filter(p, bi, args, sp, call, false);
 }
 
 /* The tensor of the same name: the restriction happened when planning. */
-Value exec_select(Exec *x, const Node *n, Value *args) { return args[0]; }
-Value exec_drop(Exec *x, const Node *n, Value *args) { return args[0]; }
+Value bi_exec_select(Exec *x, const Node *n, Value *args) { return args[0]; }
+Value bi_exec_drop(Exec *x, const Node *n, Value *args) { return args[0]; }
 
 /* ---- rename(model, pattern, replacement) ------------------------------------------------------ */
 
@@ -148,7 +148,7 @@ static int info_cmp(const void *a, const void *b) {
     return strcmp(((const TensorInfo *)a)->name, ((const TensorInfo *)b)->name);
 }
 
-Value plan_rename(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_rename(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "rename() argument 'model'")) return val_error();
     if (args[1].kind != V_STR || args[1].u.str.len == 0)
         return plan_error(p, sp[1], "rename() expects a non-empty string to replace");
@@ -190,7 +190,7 @@ Value plan_rename(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Sr
     return v;
 }
 
-Value exec_rename(Exec *x, const Node *n, Value *args) {
+Value bi_exec_rename(Exec *x, const Node *n, Value *args) {
     const RenameMap *map = n->u.call.extra;
     const TensorSet *set = n->set, *in = args[0].u.node->set;
     const TensorInfo *out = tset_find(set, x->out->name);
@@ -202,7 +202,7 @@ Value exec_rename(Exec *x, const Node *n, Value *args) {
 
 /* ---- glob(name, pattern), regex(name, pattern) ----------------------------------------------- */
 
-static Value plan_match_fn(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call,
+static Value bi_plan_match_fn(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call,
                            MatchMode mode) {
     if (args[1].kind != V_STR) return plan_error(p, sp[1], "%s() expects a pattern string", bi->name);
     if (args[0].kind != V_STR && args[0].kind != V_LAZY)
@@ -227,15 +227,15 @@ static Value plan_match_fn(Plan *p, const Builtin *bi, Value *args, const SrcSpa
     return bi_make_call(p, bi, args, call, NULL);
 }
 
-Value plan_glob(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_match_fn(p, bi, args, sp, call, MATCH_GLOB);
+Value bi_plan_glob(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    return bi_plan_match_fn(p, bi, args, sp, call, MATCH_GLOB);
 }
 
-Value plan_regex(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_match_fn(p, bi, args, sp, call, MATCH_REGEX);
+Value bi_plan_regex(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    return bi_plan_match_fn(p, bi, args, sp, call, MATCH_REGEX);
 }
 
-static Value exec_match_fn(Exec *x, const Node *n, Value *args, MatchMode mode) {
+static Value bi_exec_match_fn(Exec *x, const Node *n, Value *args, MatchMode mode) {
     if (args[0].kind != V_STR || args[1].kind != V_STR)
         return exec_fail(x, n->span, "%s() matches strings", n->u.call.bi->name);
     char name[1024], pat[1024];
@@ -256,5 +256,5 @@ static Value exec_match_fn(Exec *x, const Node *n, Value *args, MatchMode mode) 
     return val_bool(r);
 }
 
-Value exec_glob(Exec *x, const Node *n, Value *args) { return exec_match_fn(x, n, args, MATCH_GLOB); }
-Value exec_regex(Exec *x, const Node *n, Value *args) { return exec_match_fn(x, n, args, MATCH_REGEX); }
+Value bi_exec_glob(Exec *x, const Node *n, Value *args) { return bi_exec_match_fn(x, n, args, MATCH_GLOB); }
+Value bi_exec_regex(Exec *x, const Node *n, Value *args) { return bi_exec_match_fn(x, n, args, MATCH_REGEX); }

@@ -9,7 +9,7 @@
 
 /* ---- gradient(values) ------------------------------------------------------------------- */
 
-Value plan_gradient(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_gradient(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     Value v = args[0];
     if (v.kind != V_LIST || v.u.list->n == 0)
         return plan_error(p, sp[0], "gradient() expects a non-empty list of numbers");
@@ -22,7 +22,7 @@ Value plan_gradient(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, 
 
 /* mergekit's rule: block i of n sits at i/(n-1) (1 when n == 1); tensors
  * outside the blocks at 0; linear between neighbouring anchors. */
-Value exec_gradient(Exec *x, const Node *n, Value *args) {
+Value bi_exec_gradient(Exec *x, const Node *n, Value *args) {
     const ValList *l = args[0].u.list;
     double pos = 0;
     if (x->layer >= 0) pos = x->n_layers > 1 ? (double)x->layer / (double)(x->n_layers - 1) : 1.0;
@@ -39,7 +39,7 @@ Value exec_gradient(Exec *x, const Node *n, Value *args) {
 
 /* ---- statistics: one number per tensor -------------------------------------------- */
 
-static Value plan_stat(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call,
+static Value bi_plan_stat(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call,
                        int n_models) {
     for (int i = 0; i < n_models; i++) {
         char what[64];
@@ -62,28 +62,28 @@ static const Tensor *float_tensor(Exec *x, const Node *n, Value v) {
     return v.u.tensor;
 }
 
-Value plan_norm(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_stat(p, bi, args, sp, call, 1);
+Value bi_plan_norm(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    return bi_plan_stat(p, bi, args, sp, call, 1);
 }
-Value plan_mean(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_stat(p, bi, args, sp, call, 1);
+Value bi_plan_mean(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    return bi_plan_stat(p, bi, args, sp, call, 1);
 }
-Value plan_std(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_stat(p, bi, args, sp, call, 1);
+Value bi_plan_std(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    return bi_plan_stat(p, bi, args, sp, call, 1);
 }
-Value plan_dot(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_stat(p, bi, args, sp, call, 2);
+Value bi_plan_dot(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    return bi_plan_stat(p, bi, args, sp, call, 2);
 }
-Value plan_cos(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_stat(p, bi, args, sp, call, 2);
+Value bi_plan_cos(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    return bi_plan_stat(p, bi, args, sp, call, 2);
 }
 
-Value exec_norm(Exec *x, const Node *n, Value *args) {
+Value bi_exec_norm(Exec *x, const Node *n, Value *args) {
     const Tensor *t = float_tensor(x, n, args[0]);
     return t ? val_num(sqrt(kern_sumsq(t->f, (size_t)t->numel))) : val_error();
 }
 
-Value exec_mean(Exec *x, const Node *n, Value *args) {
+Value bi_exec_mean(Exec *x, const Node *n, Value *args) {
     const Tensor *t = float_tensor(x, n, args[0]);
     if (!t) return val_error();
     double s = 0;
@@ -92,7 +92,7 @@ Value exec_mean(Exec *x, const Node *n, Value *args) {
 }
 
 /* Population standard deviation (divides by n), two-pass for accuracy. */
-Value exec_std(Exec *x, const Node *n, Value *args) {
+Value bi_exec_std(Exec *x, const Node *n, Value *args) {
     const Tensor *t = float_tensor(x, n, args[0]);
     if (!t) return val_error();
     if (t->numel == 0) return val_num(0);
@@ -103,13 +103,13 @@ Value exec_std(Exec *x, const Node *n, Value *args) {
     return val_num(sqrt(ss / (double)t->numel));
 }
 
-Value exec_dot(Exec *x, const Node *n, Value *args) {
+Value bi_exec_dot(Exec *x, const Node *n, Value *args) {
     const Tensor *a = float_tensor(x, n, args[0]), *b = a ? float_tensor(x, n, args[1]) : NULL;
     return b ? val_num(kern_dot(a->f, b->f, (size_t)a->numel)) : val_error();
 }
 
 /* Cosine similarity of two whole tensors; 0 when either is all zeros. */
-Value exec_cos(Exec *x, const Node *n, Value *args) {
+Value bi_exec_cos(Exec *x, const Node *n, Value *args) {
     const Tensor *a = float_tensor(x, n, args[0]), *b = a ? float_tensor(x, n, args[1]) : NULL;
     if (!b) return val_error();
     double na = kern_sumsq(a->f, (size_t)a->numel), nb = kern_sumsq(b->f, (size_t)b->numel);
@@ -119,7 +119,7 @@ Value exec_cos(Exec *x, const Node *n, Value *args) {
 
 /* ---- element-wise maps -------------------------------------------------------------- */
 
-static Value plan_elementwise(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+static Value bi_plan_elementwise(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     char what[64];
     snprintf(what, sizeof what, "%s() argument 'model'", bi->name);
     if (!bi_expect_model(p, args[0], sp[0], what)) return val_error();
@@ -133,17 +133,17 @@ static Tensor *like(Exec *x, const Node *n, const Tensor *t) {
     return exec_new_tensor(x, &t->shape, t->dtype, n->span);
 }
 
-Value plan_abs(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_elementwise(p, bi, args, sp, call);
+Value bi_plan_abs(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    return bi_plan_elementwise(p, bi, args, sp, call);
 }
-Value plan_sign(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_elementwise(p, bi, args, sp, call);
+Value bi_plan_sign(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    return bi_plan_elementwise(p, bi, args, sp, call);
 }
-Value plan_clamp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    return plan_elementwise(p, bi, args, sp, call);
+Value bi_plan_clamp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+    return bi_plan_elementwise(p, bi, args, sp, call);
 }
 
-Value exec_abs(Exec *x, const Node *n, Value *args) {
+Value bi_exec_abs(Exec *x, const Node *n, Value *args) {
     if (!args[0].u.tensor->f) return args[0];
     const Tensor *t = args[0].u.tensor;
     Tensor *r = like(x, n, t);
@@ -152,7 +152,7 @@ Value exec_abs(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-Value exec_sign(Exec *x, const Node *n, Value *args) {
+Value bi_exec_sign(Exec *x, const Node *n, Value *args) {
     if (!args[0].u.tensor->f) return args[0];
     const Tensor *t = args[0].u.tensor;
     Tensor *r = like(x, n, t);
@@ -161,7 +161,7 @@ Value exec_sign(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-Value exec_clamp(Exec *x, const Node *n, Value *args) {
+Value bi_exec_clamp(Exec *x, const Node *n, Value *args) {
     if (!args[0].u.tensor->f) return args[0];
     const Tensor *t = args[0].u.tensor;
     double lo, hi;
@@ -178,7 +178,7 @@ Value exec_clamp(Exec *x, const Node *n, Value *args) {
 
 /* where(mask, a, b): a where mask is nonzero, b elsewhere; a and b may be
  * models or numbers. */
-Value plan_where(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_where(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "where() argument 'mask'")) return val_error();
     const TensorSet *set = args[0].u.node->set;
     for (int i = 1; i <= 2; i++) {
@@ -192,7 +192,7 @@ Value plan_where(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Src
     return bi_make_call(p, bi, args, call, set);
 }
 
-Value exec_where(Exec *x, const Node *n, Value *args) {
+Value bi_exec_where(Exec *x, const Node *n, Value *args) {
     const Tensor *m = float_tensor(x, n, args[0]);
     if (!m) return val_error();
     Tensor *r = like(x, n, m);
@@ -223,7 +223,7 @@ Value exec_where(Exec *x, const Node *n, Value *args) {
  * per-tensor condition fails the tensor it is false for. The value of an
  * assert is true, so it can be combined: ok = assert(...) and assert(...). */
 
-Value plan_assert(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_assert(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (args[1].kind != V_NONE && args[1].kind != V_STR)
         return plan_error(p, sp[1], "assert()'s message must be a string");
     if (args[0].kind == V_BOOL) {
@@ -237,7 +237,7 @@ Value plan_assert(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Sr
     return bi_make_call(p, bi, args, call, NULL);
 }
 
-Value exec_assert(Exec *x, const Node *n, Value *args) {
+Value bi_exec_assert(Exec *x, const Node *n, Value *args) {
     if (args[0].kind != V_BOOL)
         return exec_fail(x, n->span, "assert() expects true or false, found %s", val_kind_name(args[0].kind));
     if (args[0].u.b) return args[0];

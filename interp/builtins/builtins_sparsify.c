@@ -24,7 +24,7 @@
 
 /* ---- task_vectors(base, models) ------------------------------------------------------ */
 
-Value plan_task_vectors(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_task_vectors(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "task_vectors() argument 'base'") ||
         !bi_expect_models(p, bi, args[1], sp[1], args[0].u.node->set, "the base"))
         return val_error();
@@ -50,7 +50,7 @@ Value plan_task_vectors(Plan *p, const Builtin *bi, Value *args, const SrcSpan *
 
 static const char *const per_model_params[] = { "density", "gamma", "epsilon" };
 
-Value plan_sparsify(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_sparsify(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     Value d = args[0];
     size_t k = d.kind == V_LIST ? d.u.list->n : 1;
     if (d.kind == V_LIST) {
@@ -104,7 +104,7 @@ static bool num_or(Exec *x, const Node *n, Value *args, const char *name, double
     return bi_number_arg(x, n, args[at], name, out);
 }
 
-Value exec_sparsify(Exec *x, const Node *n, Value *args) {
+Value bi_exec_sparsify(Exec *x, const Node *n, Value *args) {
     const Builtin *bi = n->u.call.bi;
     const Tensor *t = args[0].u.tensor;
     if (!t->f) return args[0];
@@ -159,7 +159,7 @@ static const char *const divisor_choices[] = { "weights", "count" };
 /* elect_sign(deltas, weights=1, consensus="sum", weighted_election=true)
  * disjoint_merge(base, deltas, weights=1, consensus="sum", normalize=true,
  *                lambda=1, weighted_election=true, divisor="weights") */
-Value plan_consensus(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
+Value bi_plan_consensus(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     bool merge = strcmp(bi->name, "disjoint_merge") == 0;
     int d = merge ? 1 : 0;
     const TensorSet *set;
@@ -219,7 +219,7 @@ static bool read_consensus(Exec *x, const Node *n, Value *args, int first, GtaOp
     return true;
 }
 
-Value exec_consensus(Exec *x, const Node *n, Value *args) {
+Value bi_exec_consensus(Exec *x, const Node *n, Value *args) {
     bool merge = strcmp(n->u.call.bi->name, "disjoint_merge") == 0;
     int d = merge ? 1 : 0;
     size_t k;

@@ -194,7 +194,7 @@ static const char *dtype_name(DType d) {
 
 /* ---- :help ---------------------------------------------------------------------- */
 
-static void cmd_help(Repl *r) {
+static void repl_cmd_help(Repl *r) {
     fputs("Statements and expressions of the language run as in a recipe; names may be\n"
           "bound again. An expression's value is shown: a model as a summary, m[\"name\"]\n"
           "(one tensor) with its statistics, anything else as it is.\n"
@@ -270,7 +270,7 @@ void repl_load(Repl *r, const char *path) {
 
 /* ---- :tensors ------------------------------------------------------------------------- */
 
-static void cmd_tensors(Repl *r, const char *name, const char *line, const Arg *args, size_t n) {
+static void repl_cmd_tensors(Repl *r, const char *name, const char *line, const Arg *args, size_t n) {
     if (n < 1 || n > 2) {
         diag_plain(&r->diag, "usage: :tensors M [PATTERN]");
         return;
@@ -402,7 +402,7 @@ static void stats_lazy(Repl *r, Value v) {
     free(order);
 }
 
-static void cmd_stats(Repl *r, const char *name, const char *line, size_t from, size_t to) {
+static void repl_cmd_stats(Repl *r, const char *name, const char *line, size_t from, size_t to) {
     if (from >= to) {
         diag_plain(&r->diag, "usage: :stats EXPR");
         return;
@@ -447,7 +447,7 @@ static void bucket_label(size_t i, char *buf, size_t n) {
 
 /* ---- :diff ------------------------------------------------------------------------------------- */
 
-static void cmd_diff(Repl *r, const char *name, const char *line, const Arg *args, size_t n) {
+static void repl_cmd_diff(Repl *r, const char *name, const char *line, const Arg *args, size_t n) {
     if (n != 2) {
         diag_plain(&r->diag, "usage: :diff A B (found %zu argument%s)", n, n == 1 ? "" : "s");
         return;
@@ -552,7 +552,7 @@ static bool push_model(Repl *r, Value v, Value *models, size_t *k, size_t max) {
     return true;
 }
 
-static void cmd_conflicts(Repl *r, const char *name, const char *line, const Arg *args, size_t n) {
+static void repl_cmd_conflicts(Repl *r, const char *name, const char *line, const Arg *args, size_t n) {
     if (n < 2) {
         diag_plain(&r->diag, "usage: :conflicts BASE M1 M2 ...");
         return;
@@ -667,7 +667,7 @@ static void cmd_conflicts(Repl *r, const char *name, const char *line, const Arg
 
 /* What `mergelang plan` prints for save(EXPR, ...): plan_print describes
  * the plan's saves, so it is shown a one-save list for the duration. */
-static void cmd_plan(Repl *r, const char *name, const char *line, size_t from, size_t to) {
+static void repl_cmd_plan(Repl *r, const char *name, const char *line, size_t from, size_t to) {
     if (from >= to) {
         diag_plain(&r->diag, "usage: :plan EXPR");
         return;
@@ -693,7 +693,7 @@ static void cmd_plan(Repl *r, const char *name, const char *line, size_t from, s
 
 /* ---- :save ------------------------------------------------------------------------------------------------ */
 
-static void cmd_save(Repl *r, const char *name, const char *line, size_t from, size_t to) {
+static void repl_cmd_save(Repl *r, const char *name, const char *line, size_t from, size_t to) {
     bool force = false;
     if (to - from >= 7 && strncmp(line + to - 7, "--force", 7) == 0 && (to - 7 == from || is_space(line[to - 8]))) {
         force = true;
@@ -797,7 +797,7 @@ void repl_command(Repl *r, const char *name, const char *line) {
         }
     }
     if (strcmp(cmd, ":help") == 0) {
-        cmd_help(r);
+        repl_cmd_help(r);
     } else if (strcmp(cmd, ":load") == 0) {
         Arg a = { from, to };
         char *path = from < to ? arg_word(line, a) : NULL;
@@ -805,7 +805,7 @@ void repl_command(Repl *r, const char *name, const char *line) {
         else repl_load(r, path);
         free(path);
     } else if (strcmp(cmd, ":tensors") == 0) {
-        cmd_tensors(r, name, line, args, n);
+        repl_cmd_tensors(r, name, line, args, n);
     } else if (strcmp(cmd, ":info") == 0) {
         Value m;
         if (from >= to) diag_plain(&r->diag, "usage: :info M");
@@ -814,15 +814,15 @@ void repl_command(Repl *r, const char *name, const char *line) {
             else diag_plain(&r->diag, ":info describes a model; this is %s", val_kind_name(m.kind));
         }
     } else if (strcmp(cmd, ":stats") == 0) {
-        cmd_stats(r, name, line, from, to);
+        repl_cmd_stats(r, name, line, from, to);
     } else if (strcmp(cmd, ":diff") == 0) {
-        cmd_diff(r, name, line, args, n);
+        repl_cmd_diff(r, name, line, args, n);
     } else if (strcmp(cmd, ":conflicts") == 0) {
-        cmd_conflicts(r, name, line, args, n);
+        repl_cmd_conflicts(r, name, line, args, n);
     } else if (strcmp(cmd, ":plan") == 0) {
-        cmd_plan(r, name, line, from, to);
+        repl_cmd_plan(r, name, line, from, to);
     } else if (strcmp(cmd, ":save") == 0) {
-        cmd_save(r, name, line, from, to);
+        repl_cmd_save(r, name, line, from, to);
     } else if (strcmp(cmd, ":time") == 0) {
         r->timing = !r->timing;
         fprintf(r->out, "timing %s\n", r->timing ? "on" : "off");

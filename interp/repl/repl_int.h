@@ -3,6 +3,8 @@
  *
  *   repl.c          the loop: reading input (libedit or plain stdin),
  *                   multi-line input, running statements, Ctrl-C
+ *   repl_session.c  the session state: kept sources, the snapshot that
+ *                   undoes a failed input, saves, parsing an expression
  *   repl_show.c     how values look: model summaries, one tensor's
  *                   statistics, functions; number and size formatting
  *   repl_cmds.c     the :commands
