@@ -1,21 +1,18 @@
 /* cmd_diff.c - `mergelang diff A B`: how far two checkpoints are apart,
  * tensor by tensor (cosine similarity, relative difference norm
- * ||a - b|| / ||a||), per block index, and overall; tensors present in only
- * one of them are listed.
+ * ||a - b|| / ||a||: runtime/kernels/compare.h, the REPL's :diff metric
+ * too), per block index, and overall; tensors present in only one of them
+ * are listed.
  *
  * Memory stays bounded whatever the model size: tensors are compared one
  * at a time, in chunks of CHUNK elements decoded to float32, and the input
- * pages of each chunk are released once it is done. Every sum is float64,
- * and ||a - b|| is summed directly: the expansion ||a||^2 + ||b||^2 - 2a.b
- * cancels to noise for the nearly equal tensors one most often compares.
+ * pages of each chunk are released once it is done.
  * Shapes of the common tensors are all checked before any data is read, so
  * a mismatch fails at once, naming both files and the tensor.
  *
- * Conventions for the degenerate cases (documented in docs/commands.md):
- * two all-zero tensors have cosine 1 and difference 0; when only one is
- * all-zero the cosine is undefined (text "-", JSON null) and the relative
- * difference is 1 (A nonzero) or infinite (A zero: "inf", JSON null); a NaN
- * or infinity in the data gives "nan" (JSON null). Integer and bool tensors
+ * Degenerate cases follow compare.h: an undefined cosine prints "-" (JSON
+ * null), an infinite difference "inf" (JSON null), NaN "nan" (JSON
+ * null). Integer and bool tensors
  * are not numbers to compare by angle: they are reported equal or not. */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -28,6 +25,7 @@
 #include <unistd.h>
 
 #include "interp/cmd/cmd_util.h"
+#include "runtime/kernels/compare.h"
 #include "interp/cmd/commands.h"
 #include "interp/syntax/diag.h"
 #include "runtime/io/hfnames.h"
@@ -57,7 +55,7 @@ typedef struct Result {
     bool numeric;               /* compared by value (float dtypes) */
     bool equal;                 /* non-numeric: same dtype and bytes */
     double cos, rel;            /* NaN: undefined; rel may be +inf */
-    double dot, aa, bb, dd;     /* the sums, for the whole-model figures */
+    CmpSums sums;               /* for the whole-model figures */
 } Result;
 
 /* Summary of a set of numeric results: one block index, or all. */
@@ -84,7 +82,7 @@ typedef struct Diff {
     Group *groups;
     size_t n_groups;
     Group all;
-    double dot, aa, bb, dd;     /* over every numeric tensor */
+    CmpSums sums;               /* over every numeric tensor */
     size_t n_unequal;           /* non-numeric tensors that differ */
 } Diff;
 
@@ -106,15 +104,6 @@ static void release(const Diff *d, const CkptTensor *t, const uint8_t *end, uint
     }
 }
 
-/* cos and rel from the four sums, with the conventions above. */
-static void figures(double dot, double aa, double bb, double dd, double *cos, double *rel) {
-    *cos = *rel = NAN;
-    if (isnan(dot) || isnan(dd) || isinf(aa) || isinf(bb) || isnan(aa) || isnan(bb)) return;
-    if (aa == 0 && bb == 0) *cos = 1;
-    else if (aa > 0 && bb > 0) *cos = fmax(-1.0, fmin(1.0, dot / (sqrt(aa) * sqrt(bb))));
-    *rel = aa > 0 ? sqrt(dd) / sqrt(aa) : dd == 0 ? 0 : INFINITY;
-}
-
 static void compare(Diff *d, Result *r) {
     const CkptTensor *a = r->a, *b = r->b;
     uintptr_t upto_a = 0, upto_b = 0;
@@ -130,26 +119,17 @@ static void compare(Diff *d, Result *r) {
     int64_t numel = shape_numel(&a->shape);
     size_t n = numel > 0 ? (size_t)numel : 0;
     size_t sa = dtype_size(a->dtype), sb = dtype_size(b->dtype);
-    double dot = 0, aa = 0, bb = 0, dd = 0;
+    CmpSums sums = { 0 };
     for (size_t off = 0; off < n; off += CHUNK) {
         size_t k = n - off < CHUNK ? n - off : CHUNK;
         dtype_decode_f32(a->dtype, a->data + off * sa, d->buf_a, k);
         dtype_decode_f32(b->dtype, b->data + off * sb, d->buf_b, k);
-        for (size_t j = 0; j < k; j++) {
-            double x = d->buf_a[j], y = d->buf_b[j], z = x - y;
-            dot += x * y;
-            aa += x * x;
-            bb += y * y;
-            dd += z * z;
-        }
+        cmp_add(&sums, d->buf_a, d->buf_b, k);
         release(d, a, a->data + (off + k) * sa, &upto_a);
         release(d, b, b->data + (off + k) * sb, &upto_b);
     }
-    r->dot = dot;
-    r->aa = aa;
-    r->bb = bb;
-    r->dd = dd;
-    figures(dot, aa, bb, dd, &r->cos, &r->rel);
+    r->sums = sums;
+    cmp_figures(&sums, &r->cos, &r->rel);
 }
 
 /* ---- summaries -------------------------------------------------------------------- */
@@ -190,10 +170,7 @@ static void account(Diff *d, const Result *r) {
     group_add(g, r);
     group_add(&d->all, r);
     if (r->numeric) {
-        d->dot += r->dot;
-        d->aa += r->aa;
-        d->bb += r->bb;
-        d->dd += r->dd;
+        cmp_merge(&d->sums, &r->sums);
     } else if (!r->equal) {
         d->n_unequal++;
     }
@@ -262,7 +239,7 @@ static void print_summary(const Diff *d, FILE *out) {
     if (all->n) {
         fprintf(out, "  max rel diff %s (%s)\n", rel_text(all->rel_max, rb, sizeof rb), all->rel_max_name);
         double cos, rel;
-        figures(d->dot, d->aa, d->bb, d->dd, &cos, &rel);
+        cmp_figures(&d->sums, &cos, &rel);
         fprintf(out, "  whole model: cosine %s, rel diff %s\n", cos_text(cos, rel, cb, sizeof cb),
                 rel_text(rel, rb, sizeof rb));
     }
@@ -338,7 +315,7 @@ static void summary_json(const Diff *d, cJSON *root) {
     cJSON_AddNumberToObject(o, "unequal_non_float", (double)d->n_unequal);
     group_fields(o, &d->all, true);
     double cos = NAN, rel = NAN;
-    if (d->all.n) figures(d->dot, d->aa, d->bb, d->dd, &cos, &rel);
+    if (d->all.n) cmp_figures(&d->sums, &cos, &rel);
     cJSON_AddItemToObject(o, "model_cosine", num_or_null(cos));
     cJSON_AddItemToObject(o, "model_rel_diff", num_or_null(rel));
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "runtime/io/hfnames.h"
+#include "runtime/kernels/compare.h"
 #include "interp/builtins/builtins.h"
 #include "interp/output/plan_print.h"
 #include "interp/repl/repl_int.h"
@@ -447,6 +448,19 @@ static void bucket_label(size_t i, char *buf, size_t n) {
 
 /* ---- :diff ------------------------------------------------------------------------------------- */
 
+/* One line of :diff: the figures of compare.h, as `mergelang diff` has
+ * them ("-" for an undefined cosine); tensors > 0 adds a count column. */
+static void diff_row(FILE *out, int w, const char *label, const CmpSums *sums, size_t tensors) {
+    double cos, rel;
+    cmp_figures(sums, &cos, &rel);
+    char cb[32];
+    if (isnan(cos)) snprintf(cb, sizeof cb, "%s", isnan(rel) ? "nan" : "-");
+    else snprintf(cb, sizeof cb, "%.6f", cos);
+    fprintf(out, "%-*s %10s %10.4g", w, label, cb, rel);
+    if (tensors) fprintf(out, " %8zu", tensors);
+    fputc('\n', out);
+}
+
 static void repl_cmd_diff(Repl *r, const char *name, const char *line, const Arg *args, size_t n) {
     if (n != 2) {
         diag_plain(&r->diag, "usage: :diff A B (found %zu argument%s)", n, n == 1 ? "" : "s");
@@ -463,10 +477,17 @@ static void repl_cmd_diff(Repl *r, const char *name, const char *line, const Arg
         buckets_free(&bk);
         return;
     }
+    CmpSums *sums = calloc(bk.n, sizeof *sums);
+    if (!sums) {
+        diag_plain(&r->diag, "out of memory");
+        free(order);
+        buckets_free(&bk);
+        return;
+    }
     long la = repl_n_layers(a), lb = repl_n_layers(b);
     int w = name_width(sa, order, sa->n, 60), errors = r->diag.n_errors;
     size_t missing = 0, other = 0;
-    fprintf(r->out, "%-*s %10s %10s\n", w, "tensor", "cos", "|A-B|/|B|");
+    fprintf(r->out, "%-*s %10s %10s\n", w, "tensor", "cos", "|A-B|/|A|");
     for (size_t i = 0; i < sa->n && !repl_interrupted; i++) {
         const TensorInfo *ia = &sa->items[order[i]];
         const TensorInfo *ib = tset_find(sb, ia->name);
@@ -489,45 +510,32 @@ static void repl_cmd_diff(Repl *r, const char *name, const char *line, const Arg
             other++;
             continue;
         }
-        const float *x = ta.u.tensor->f, *y = tb.u.tensor->f;
-        double dot = 0, xx = 0, yy = 0, dd = 0;
-        for (int64_t j = 0; j < ta.u.tensor->numel; j++) {
-            double p = x[j], q = y[j], d = (double)(x[j] - y[j]);
-            dot += p * q;
-            xx += p * p;
-            yy += q * q;
-            dd += d * d;
-        }
+        CmpSums one = { 0 };
+        cmp_add(&one, ta.u.tensor->f, tb.u.tensor->f, (size_t)ta.u.tensor->numel);
         arena_free(&ar);
-        double cosv = xx > 0 && yy > 0 ? dot / sqrt(xx * yy) : 0;
-        fprintf(r->out, "%-*s %10.6f %10.4g\n", w, ia->name, cosv, yy > 0 ? sqrt(dd / yy) : INFINITY);
+        diff_row(r->out, w, ia->name, &one, 0);
         size_t k = bucket_of(&bk, ia->name);
-        bk.acc[k][0] += dot;
-        bk.acc[k][1] += xx;
-        bk.acc[k][2] += yy;
-        bk.acc[k][3] += dd;
+        cmp_merge(&sums[k], &one);
         bk.tensors[k]++;
     }
     if (!repl_interrupted && r->diag.n_errors == errors) {
-        fprintf(r->out, "\n%-16s %10s %10s %8s\n", "per layer", "cos", "|A-B|/|B|", "tensors");
-        double tot[4] = { 0 };
+        fprintf(r->out, "\n%-16s %10s %10s %8s\n", "per layer", "cos", "|A-B|/|A|", "tensors");
+        CmpSums all = { 0 };
         size_t tt = 0;
         for (size_t k = 0; k < bk.n; k++) {
             if (!bk.tensors[k]) continue;
             char label[32];
             bucket_label(k, label, sizeof label);
-            double *c = bk.acc[k];
-            fprintf(r->out, "%-16s %10.6f %10.4g %8zu\n", label, c[1] > 0 && c[2] > 0 ? c[0] / sqrt(c[1] * c[2]) : 0,
-                    c[2] > 0 ? sqrt(c[3] / c[2]) : INFINITY, bk.tensors[k]);
-            for (int q = 0; q < 4; q++) tot[q] += c[q];
+            diff_row(r->out, 16, label, &sums[k], bk.tensors[k]);
+            cmp_merge(&all, &sums[k]);
             tt += bk.tensors[k];
         }
-        fprintf(r->out, "%-16s %10.6f %10.4g %8zu\n", "all", tot[1] > 0 && tot[2] > 0 ? tot[0] / sqrt(tot[1] * tot[2]) : 0,
-                tot[2] > 0 ? sqrt(tot[3] / tot[2]) : INFINITY, tt);
+        diff_row(r->out, 16, "all", &all, tt);
         if (missing) fprintf(r->out, "(%zu tensor%s of A not in B)\n", missing, missing == 1 ? "" : "s");
         if (other)
             fprintf(r->out, "(%zu tensor%s skipped: not float, or shapes differ)\n", other, other == 1 ? "" : "s");
     }
+    free(sums);
     free(order);
     buckets_free(&bk);
 }

@@ -76,15 +76,13 @@ static bool readable(const char *dir, const char *file) {
     return access(p, R_OK) == 0;
 }
 
-/* The case folder: the repository's copy (tests/conformance, found from this
- * file's path, which is relative to the repository root when built by the
- * Makefile), else the shared conformance set. */
+/* The case folder: the repository's copy in tests/conformance, found from
+ * this file's path, which is relative to the repository root when built by
+ * the Makefile. Nothing outside the repository is consulted. */
 static bool find_case(const char *name, char *out, size_t n) {
     const char *self = __FILE__, *tail = "tests/unit/test_stprops.c";
     size_t root_len = strlen(self) >= strlen(tail) ? strlen(self) - strlen(tail) : 0;
     snprintf(out, n, "%.*stests/conformance/%s", (int)root_len, self, name);
-    if (readable(out, "case.json") && readable(out, "base.safetensors")) return true;
-    snprintf(out, n, "/work/shared/conformance/%s", name);
     return readable(out, "case.json") && readable(out, "base.safetensors");
 }
 
@@ -290,12 +288,13 @@ static void teardown(Fixture *f) {
     nftw(f->tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* False when the test cannot run: no case inputs (reported, not a failure)
- * or no temporary folder (a failure). */
+/* False, after recording a failure, when the test cannot run: the case's
+ * inputs are missing from the repository, or no temporary folder. */
 static bool setup(Fixture *f, const char *case_name) {
     memset(f, 0, sizeof *f);
     if (!find_case(case_name, f->case_dir, sizeof f->case_dir)) {
-        printf("  note: no %s case inputs (tests/conformance/%s or the shared set); skipped\n", case_name, case_name);
+        printf("  tests/conformance/%s has no case.json and base.safetensors\n", case_name);
+        CHECK(!"conformance case inputs present");
         return false;
     }
     snprintf(f->tmp, sizeof f->tmp, "/tmp/mergelang-stprops-XXXXXX");
