@@ -150,7 +150,7 @@ static void print_text(const Ckpt *c, const Facts *f, const CkptTensor **order, 
     fputc('\n', out);
     fprintf(out, "tensors       %zu (%zu outside the blocks)\n", c->n_tensors, f->outside);
     fprintf(out, "layers        %ld\n", f->n_layers);
-    fprintf(out, "parameters    %s\n", cmd_count_text(f->params, a, sizeof a));
+    fprintf(out, "parameters    %s\n", units_count_text(f->params, a, sizeof a));
     fputs("dtypes        ", out);
     bool first = true;
     for (int d = 0; d < DT_COUNT; d++) {
@@ -159,8 +159,8 @@ static void print_text(const Ckpt *c, const Facts *f, const CkptTensor **order, 
         first = false;
     }
     fputs(first ? "none\n" : "\n", out);
-    fprintf(out, "size          %s bytes", cmd_count_text(f->bytes, a, sizeof a));
-    if (f->bytes >= 1000) fprintf(out, " (%s)", cmd_bytes_text(f->bytes, b, sizeof b));
+    fprintf(out, "size          %s bytes", units_count_text(f->bytes, a, sizeof a));
+    if (f->bytes >= 1000) fprintf(out, " (%s)", units_bytes_text(f->bytes, b, sizeof b));
     fputc('\n', out);
     fprintf(out, "shards        %zu", c->n_shards);
     if (c->n_shards == 1) fprintf(out, " (%s)", cmd_base_name(c->shards[0]->path));

@@ -357,7 +357,7 @@ static void stats_model(Repl *r, Value m) {
         char count[32];
         double mean = all.sum / (double)all.n, var = all.sumsq / (double)all.n - mean * mean;
         fprintf(r->out, "all %zu tensors, %s values: norm %.6g  mean %.6g  std %.6g  min %.6g  max %.6g\n", done,
-                repl_fmt_count((uint64_t)all.n, count, sizeof count), sqrt(all.sumsq), mean,
+                units_count_text((uint64_t)all.n, count, sizeof count), sqrt(all.sumsq), mean,
                 sqrt(var > 0 ? var : 0), all.min, all.max);
     }
     free(order);
@@ -653,14 +653,14 @@ static void repl_cmd_conflicts(Repl *r, const char *name, const char *line, cons
             char label[32], e[32], c[32];
             bucket_label(q, label, sizeof label);
             double *a = bk.acc[q];
-            fprintf(r->out, "%-16s %12s %12s %7.2f%% %17.2f%%\n", label, repl_fmt_count((uint64_t)a[0], e, sizeof e),
-                    repl_fmt_count((uint64_t)a[1], c, sizeof c), a[0] > 0 ? 100 * a[1] / a[0] : 0,
+            fprintf(r->out, "%-16s %12s %12s %7.2f%% %17.2f%%\n", label, units_count_text((uint64_t)a[0], e, sizeof e),
+                    units_count_text((uint64_t)a[1], c, sizeof c), a[0] > 0 ? 100 * a[1] / a[0] : 0,
                     a[2] > 0 ? 100 * a[3] / a[2] : 0);
             for (int i = 0; i < 4; i++) tot[i] += a[i];
         }
         char e[32], c[32];
-        fprintf(r->out, "%-16s %12s %12s %7.2f%% %17.2f%%\n", "all", repl_fmt_count((uint64_t)tot[0], e, sizeof e),
-                repl_fmt_count((uint64_t)tot[1], c, sizeof c), tot[0] > 0 ? 100 * tot[1] / tot[0] : 0,
+        fprintf(r->out, "%-16s %12s %12s %7.2f%% %17.2f%%\n", "all", units_count_text((uint64_t)tot[0], e, sizeof e),
+                units_count_text((uint64_t)tot[1], c, sizeof c), tot[0] > 0 ? 100 * tot[1] / tot[0] : 0,
                 tot[2] > 0 ? 100 * tot[3] / tot[2] : 0);
         fputs("(mass vs elected: share of |Mi - BASE| whose sign TIES's election discards)\n", r->out);
         if (skipped)

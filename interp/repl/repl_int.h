@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "runtime/core/units.h"
 #include "interp/plan/plan.h"
 #include "interp/exec/exec.h"
 
@@ -92,10 +93,6 @@ void repl_show_tensor(Repl *r, const char *name, const Tensor *t);
 void repl_model_summary(Repl *r, Value m, FILE *out);
 /* The :info table. */
 void repl_model_info(Repl *r, Value m);
-/* 1234567 -> "1,234,567". */
-char *repl_fmt_count(uint64_t n, char *buf, size_t len);
-/* 181376 -> "181.4 kB" (decimal units, like save's summary). */
-char *repl_fmt_bytes(uint64_t n, char *buf, size_t len);
 /* Tensor statistics in float64. */
 typedef struct TStats {
     double sum, sumsq, min, max;

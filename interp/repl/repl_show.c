@@ -123,34 +123,6 @@ Value repl_force(Repl *r, Arena *a, Value v, const TensorInfo *info, long n_laye
 
 /* ---- formatting --------------------------------------------------------------- */
 
-char *repl_fmt_count(uint64_t n, char *buf, size_t len) {
-    char digits[32];
-    int k = snprintf(digits, sizeof digits, "%llu", (unsigned long long)n);
-    size_t w = 0;
-    for (int i = 0; i < k && w + 2 < len; i++) {
-        if (i > 0 && (k - i) % 3 == 0) buf[w++] = ',';
-        buf[w++] = digits[i];
-    }
-    buf[w] = '\0';
-    return buf;
-}
-
-char *repl_fmt_bytes(uint64_t n, char *buf, size_t len) {
-    static const char *const units[] = { "kB", "MB", "GB", "TB" };
-    if (n < 1000) {
-        snprintf(buf, len, "%llu B", (unsigned long long)n);
-        return buf;
-    }
-    double v = (double)n / 1000.0;
-    int u = 0;
-    while (v >= 1000.0 && u < 3) {
-        v /= 1000.0;
-        u++;
-    }
-    snprintf(buf, len, "%.1f %s", v, units[u]);
-    return buf;
-}
-
 void repl_tstats(const float *f, int64_t n, TStats *s) {
     s->sum = s->sumsq = 0;
     s->min = n > 0 ? f[0] : 0;
@@ -195,7 +167,7 @@ void repl_show_tensor(Repl *r, const char *name, const Tensor *t) {
     char shape[128], count[32];
     const char *dt = dtype_torch_name(t->dtype);
     fprintf(out, "%s: %s %s, %s values\n", name, shape_format(&t->shape, shape, sizeof shape),
-            dt ? dt : dtype_st_name(t->dtype), repl_fmt_count((uint64_t)t->numel, count, sizeof count));
+            dt ? dt : dtype_st_name(t->dtype), units_count_text((uint64_t)t->numel, count, sizeof count));
     if (t->f && t->numel > 0) {
         TStats s;
         repl_tstats(t->f, t->numel, &s);
@@ -410,9 +382,9 @@ void repl_model_summary(Repl *r, Value m, FILE *out) {
     model_facts(r, m, &f);
     char params[32], bytes[32];
     fprintf(out, "model: %zu tensor%s, %ld layer%s, %s parameters, ", s->n, s->n == 1 ? "" : "s",
-            s->n_layers, s->n_layers == 1 ? "" : "s", repl_fmt_count(f.params, params, sizeof params));
+            s->n_layers, s->n_layers == 1 ? "" : "s", units_count_text(f.params, params, sizeof params));
     print_dtypes(&f, s, out, false);
-    fprintf(out, ", %s, %s\n", repl_fmt_bytes(f.bytes, bytes, sizeof bytes), f.arch);
+    fprintf(out, ", %s, %s\n", units_bytes_text(f.bytes, bytes, sizeof bytes), f.arch);
 }
 
 void repl_model_info(Repl *r, Value m) {
@@ -425,13 +397,13 @@ void repl_model_info(Repl *r, Value m) {
     fprintf(out, "layers        %ld\n", s->n_layers);
     if (f.block0_tensors)
         fprintf(out, "per layer     %zu tensors, %s parameters\n", f.block0_tensors,
-                repl_fmt_count(f.block0_params, a, sizeof a));
-    fprintf(out, "parameters    %s\n", repl_fmt_count(f.params, a, sizeof a));
+                units_count_text(f.block0_params, a, sizeof a));
+    fprintf(out, "parameters    %s\n", units_count_text(f.params, a, sizeof a));
     fputs("dtypes        ", out);
     print_dtypes(&f, s, out, true);
     fputc('\n', out);
-    fprintf(out, "size          %s bytes (%s)\n", repl_fmt_count(f.bytes, a, sizeof a),
-            repl_fmt_bytes(f.bytes, b, sizeof b));
+    fprintf(out, "size          %s bytes (%s)\n", units_count_text(f.bytes, a, sizeof a),
+            units_bytes_text(f.bytes, b, sizeof b));
     fprintf(out, "architecture  %s\n", f.arch);
     size_t *order = tset_natural_order(s);
     for (size_t i = 0; order && i < s->n; i++) {
