@@ -1,0 +1,108 @@
+#!/bin/sh
+# tests/layout/run.sh - the source tree keeps its shape: every #include
+# between folders goes down the stages (interp/README.md, runtime/README.md),
+# so the folders' include graph has no cycle. Run by tests/run.sh; ends with
+# "P passed, F failed".
+#
+# Ranks, lowest first; a file may include its own folder and lower ranks:
+#   runtime/core 0; runtime/io 1 and runtime/kernels 1 (not each other);
+#   interp/syntax 2, interp/plan 3, interp/exec 4, interp/builtins 5,
+#   interp/output 6, interp/repl 7 and interp/mergekit 7 (not each other),
+#   interp/cmd 8, interp (main.c) 9. runtime/ never includes interp/.
+# A new folder must be given a rank here before it may include or be
+# included.
+set -u
+LC_ALL=C
+export LC_ALL
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 1
+passed=0
+failed=0
+
+rank() {
+    case $1 in
+    runtime/core) echo 0 ;;
+    runtime/io | runtime/kernels) echo 1 ;;
+    interp/syntax) echo 2 ;;
+    interp/plan) echo 3 ;;
+    interp/exec) echo 4 ;;
+    interp/builtins) echo 5 ;;
+    interp/output) echo 6 ;;
+    interp/repl | interp/mergekit) echo 7 ;;
+    interp/cmd) echo 8 ;;
+    interp) echo 9 ;;
+    *) echo none ;;
+    esac
+}
+
+# Every "folder-of-file folder-of-include file" triple for includes written
+# from the repository root.
+edges=$(find runtime interp -name '*.[ch]' | sort | while read -r f; do
+    sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\(\(runtime\|interp\)\/[^"]*\)".*/\1/p' "$f" |
+        while read -r inc; do
+            echo "$(dirname "$f") $(dirname "$inc") $f"
+        done
+done)
+
+# check_edges: reads "from to file" lines, prints one line per include that
+# goes against the ranks.
+check_edges() {
+    while read -r from to file; do
+    [ -n "$from" ] || continue
+    [ "$from" = "$to" ] && continue
+    rf=$(rank "$from")
+    rt=$(rank "$to")
+    if [ "$rf" = none ] || [ "$rt" = none ]; then
+        echo "$file includes $to: $( [ "$rf" = none ] && echo "$from" || echo "$to") has no rank in tests/layout/run.sh"
+    elif [ "$rt" -ge "$rf" ]; then
+        echo "$file ($from, rank $rf) includes $to (rank $rt): includes must go down the stages"
+    fi
+    done
+}
+
+bad_edges=$(printf '%s\n' "$edges" | check_edges)
+if [ -z "$bad_edges" ]; then
+    passed=$((passed + 1))
+    echo "ok include graph of runtime/ and interp/ goes down the stages"
+else
+    failed=$((failed + 1))
+    printf '%s\n' "$bad_edges" | sed 's/^/  /'
+    echo "FAIL include graph of runtime/ and interp/ goes down the stages"
+fi
+
+# Relative includes hide which folder a header comes from.
+relative=$(grep -rn '#[[:space:]]*include[[:space:]]*"\.\./' runtime interp tests tools grammar 2>/dev/null)
+if [ -z "$relative" ]; then
+    passed=$((passed + 1))
+    echo "ok includes are written from the repository root"
+else
+    failed=$((failed + 1))
+    printf '%s\n' "$relative" | sed 's/^/  /'
+    echo "FAIL includes are written from the repository root"
+fi
+
+# interp/ holds main.c and its README at the top level, nothing else.
+top=$(find interp -maxdepth 1 -type f ! -name main.c ! -name README.md)
+if [ -z "$top" ]; then
+    passed=$((passed + 1))
+    echo "ok interp/ holds only main.c and README.md at its top level"
+else
+    failed=$((failed + 1))
+    printf '%s\n' "$top" | sed 's/^/  /'
+    echo "FAIL interp/ holds only main.c and README.md at its top level"
+fi
+
+# The checker itself: made-up includes that go up, sideways or to an
+# unknown folder are each caught; one that goes down is not.
+caught=$(printf '%s\n' "interp/plan interp/builtins a.c" "runtime/io runtime/kernels b.c" \
+    "runtime/core interp/syntax c.c" "interp/newroom interp/plan d.c" "interp/cmd interp/repl e.c" | check_edges | wc -l)
+if [ "$caught" -eq 4 ]; then
+    passed=$((passed + 1))
+    echo "ok the checker catches upward, sideways and unranked includes"
+else
+    failed=$((failed + 1))
+    echo "FAIL the checker catches upward, sideways and unranked includes ($caught of 4)"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
