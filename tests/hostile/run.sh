@@ -49,8 +49,10 @@ cd "$W" || exit 1
 # An address-space limit bounds memory, but AddressSanitizer reserves
 # terabytes of shadow memory and cannot start under one.
 LIMIT_KB=4000000
+# (Probed through sh -c: a subshell killed by ASan's abort makes dash print
+# "Aborted" on the suite's stderr.)
 # shellcheck disable=SC3045 # ulimit -v: dash and bash have it; the probe copes
-if ! (ulimit -v $LIMIT_KB && "$BIN" --version) >/dev/null 2>&1; then LIMIT_KB=; fi
+if ! sh -c 'ulimit -v "$1" && exec "$0" --version' "$BIN" $LIMIT_KB >/dev/null 2>&1; then LIMIT_KB=; fi
 
 ok() { echo "ok $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1"; failed=$((failed + 1)); }
