@@ -1,0 +1,4 @@
+# completion: fmt options
+needs bash
+$ completions mergelang fmt --
+stdout same fmt_options.out

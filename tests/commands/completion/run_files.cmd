@@ -1,0 +1,4 @@
+# completion: recipes and folders for run
+needs bash
+$ completions mergelang run ""
+stdout same run_files.out

@@ -1,0 +1,4 @@
+# completion: subcommands
+needs bash
+$ completions mergelang ""
+stdout same subcommands.out

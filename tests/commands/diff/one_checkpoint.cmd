@@ -1,0 +1,3 @@
+# diff: one checkpoint is a usage error
+$ mergelang diff models/base
+exit 2

@@ -1,0 +1,3 @@
+# fmt: CRLF line ends become LF
+$ mergelang fmt crlf.merge
+stdout same crlf.out

@@ -1,0 +1,3 @@
+# fmt: an empty recipe stays empty
+$ mergelang fmt empty.merge
+stdout empty

@@ -1,0 +1,3 @@
+# fmt: the canonical layout
+$ mergelang fmt messy.merge
+stdout same ../files/formatted.merge

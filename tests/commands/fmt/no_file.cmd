@@ -1,0 +1,3 @@
+# fmt: no file is a usage error
+$ mergelang fmt
+exit 2

@@ -1,0 +1,3 @@
+# fmt -: standard input to standard output
+$ mergelang fmt - <messy.merge
+stdout same ../files/formatted.merge

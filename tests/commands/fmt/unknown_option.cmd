@@ -1,0 +1,3 @@
+# fmt: unknown option is a usage error
+$ mergelang fmt --wide messy.merge
+exit 2

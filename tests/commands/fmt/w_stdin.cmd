@@ -1,0 +1,3 @@
+# fmt: -w with standard input is a usage error
+$ mergelang fmt -w -
+exit 2

@@ -1,0 +1,4 @@
+# check --help
+$ mergelang check --help
+stdout first-line ^usage: mergelang check
+stdout has exit status

@@ -1,0 +1,3 @@
+# diff -h
+$ mergelang diff -h
+stdout first-line ^usage: mergelang diff

@@ -1,0 +1,3 @@
+# fmt -h
+$ mergelang fmt -h
+stdout first-line ^usage: mergelang fmt

@@ -1,0 +1,3 @@
+# help check
+$ mergelang help check
+stdout first-line ^usage: mergelang check

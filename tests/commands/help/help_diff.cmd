@@ -1,0 +1,3 @@
+# help diff
+$ mergelang help diff
+stdout first-line ^usage: mergelang diff

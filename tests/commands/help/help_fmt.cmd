@@ -1,0 +1,3 @@
+# help fmt
+$ mergelang help fmt
+stdout first-line ^usage: mergelang fmt

@@ -1,0 +1,3 @@
+# help inspect
+$ mergelang help inspect
+stdout first-line ^usage: mergelang inspect

@@ -1,0 +1,3 @@
+# help plan
+$ mergelang help plan
+stdout first-line ^usage: mergelang plan

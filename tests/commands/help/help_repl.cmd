@@ -1,0 +1,3 @@
+# help repl
+$ mergelang help repl
+stdout first-line ^usage: mergelang repl

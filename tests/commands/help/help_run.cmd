@@ -1,0 +1,3 @@
+# help run
+$ mergelang help run
+stdout first-line ^usage: mergelang run

@@ -1,0 +1,3 @@
+# help verify
+$ mergelang help verify
+stdout first-line ^usage: mergelang verify

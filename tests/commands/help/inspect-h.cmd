@@ -1,0 +1,3 @@
+# inspect -h
+$ mergelang inspect -h
+stdout first-line ^usage: mergelang inspect

@@ -1,0 +1,4 @@
+# plan --help
+$ mergelang plan --help
+stdout first-line ^usage: mergelang plan
+stdout has exit status

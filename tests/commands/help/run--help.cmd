@@ -1,0 +1,4 @@
+# run --help
+$ mergelang run --help
+stdout first-line ^usage: mergelang run
+stdout has exit status

@@ -1,0 +1,4 @@
+# verify --help
+$ mergelang verify --help
+stdout first-line ^usage: mergelang verify
+stdout has exit status

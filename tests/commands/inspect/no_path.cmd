@@ -1,0 +1,3 @@
+# inspect: no path is a usage error
+$ mergelang inspect
+exit 2

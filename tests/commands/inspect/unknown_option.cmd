@@ -1,0 +1,3 @@
+# inspect: unknown option is a usage error
+$ mergelang inspect models/base --frobnicate
+exit 2

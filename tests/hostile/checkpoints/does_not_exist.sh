@@ -1,0 +1,2 @@
+# The checkpoint path does not exist.
+:

@@ -1,0 +1,2 @@
+# A file of 0 bytes.
+: > ck/empty_file

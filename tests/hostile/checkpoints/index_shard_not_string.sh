@@ -1,0 +1,2 @@
+# An index whose shard name is a number.
+index ck/index_shard_not_string '{"weight_map":{"w":1}}'

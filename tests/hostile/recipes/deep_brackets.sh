@@ -1,0 +1,2 @@
+# 100,000 nested list brackets.
+printf 'x = '; rep 100000 '['; rep 100000 ']'; echo

@@ -1,0 +1,2 @@
+# 100,000 nested not.
+printf 'x = '; rep 100000 'not '; echo true

@@ -1,0 +1,2 @@
+# 100,000 unary minus signs.
+printf 'x = '; rep 100000 '-'; echo 1

@@ -1,0 +1,2 @@
+# A NUL byte inside a string literal.
+printf 'x = model("a\000b")\n'
