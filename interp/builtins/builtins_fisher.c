@@ -62,11 +62,9 @@ Value bi_exec_fisher(Exec *x, const Node *n, Value *args) {
         if (f.kind != V_TENSOR || !f.u.tensor->f) return f.kind == V_ERROR ? f : exec_fail(x, n->span, "fisher(): Fisher values must be floats");
         fs[i] = f.u.tensor->f;
     }
-    double eps = 1e-8;
-    if (args[3].kind != V_NONE) {
-        Value e = exec_force(x, args[3]);
-        if (e.kind == V_ERROR || !bi_number_arg(x, n, e, "eps", &eps)) return val_error();
-    }
+    double eps;
+    Value e = exec_force(x, args[3]);
+    if (e.kind == V_ERROR || !bi_number_param(x, n, e, "eps", &eps)) return val_error();
     Tensor *r = exec_new_tensor(x, shape, first->dtype, n->span);
     if (!r) return val_error();
     size_t numel = (size_t)r->numel;

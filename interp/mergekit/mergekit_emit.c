@@ -489,7 +489,7 @@ static bool finish_call(Em *e, const char *var, const char *func, Args *a) {
     size_t used = 0;
     for (int k = 0; k < np; k++) {
         for (size_t i = 0; i < a->n_kw; i++) {
-            if (strcmp(bi->params[k], a->kw[i]) == 0) {
+            if (strcmp(bi->params[k].name, a->kw[i]) == 0) {
                 args[n++] = fmt(e, "%s = %s", a->kw[i], a->val[i]);
                 used++;
             }
@@ -498,7 +498,7 @@ static bool finish_call(Em *e, const char *var, const char *func, Args *a) {
     if (used != a->n_kw) {
         for (size_t i = 0; i < a->n_kw; i++) {
             bool found = false;
-            for (int k = 0; k < np; k++) found = found || strcmp(bi->params[k], a->kw[i]) == 0;
+            for (int k = 0; k < np; k++) found = found || strcmp(bi->params[k].name, a->kw[i]) == 0;
             if (!found)
                 diag_error(e->mk->diag, e->st->method_at, "mergelang's %s() has no parameter '%s' to translate to",
                            func, a->kw[i]);
@@ -526,6 +526,7 @@ static bool per_model_args(Em *e, const MkSlice *sl, const MkSource *const *inpu
     for (int k = 0; k < MK_MAX_PARAMS && m->params[k].name; k++) {
         const MkParam *p = &m->params[k];
         if (!p->per_model || !p->arg || m->form == FORM_PASSTHROUGH) continue;
+        const char *dflt = mkimport_param_default(m, p);
         const char **vals = arena_array(e->mk->arena, n ? n : 1, sizeof *vals);
         if (!vals) return false;
         size_t given = 0;

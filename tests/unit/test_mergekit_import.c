@@ -66,13 +66,13 @@ static void test_methods_match_builtins(void) {
             const char *arg = m->params[k].arg;
             if (!arg) continue;
             bool found = false;
-            for (int j = 0; j < np; j++) found = found || strcmp(bi->params[j], arg) == 0;
+            for (int j = 0; j < np; j++) found = found || strcmp(bi->params[j].name, arg) == 0;
             if (!found) printf("  %s(): no parameter '%s'\n", m->builtin, arg);
             CHECK(found);
         }
         if (m->random) {
             bool seed = false;
-            for (int j = 0; j < np; j++) seed = seed || strcmp(bi->params[j], "seed") == 0;
+            for (int j = 0; j < np; j++) seed = seed || strcmp(bi->params[j].name, "seed") == 0;
             CHECK(seed);
         }
     }
