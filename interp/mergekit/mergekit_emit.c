@@ -330,9 +330,10 @@ static Chain chain(Em *e, const MkParam *p, const MkYNode *const *levels, int n_
             if (!f) c.complete = true;
         }
     }
-    if (n > 0 && !c.complete && p->dflt) {
+    const char *dflt = mkimport_param_default(e->st->method, p);
+    if (n > 0 && !c.complete && dflt) {
         conds[n] = NULL;
-        vals[n++] = (char *)p->dflt;
+        vals[n++] = (char *)dflt;
         c.complete = true;
     }
     if (n > 0) {
@@ -544,8 +545,8 @@ static bool per_model_args(Em *e, const MkSlice *sl, const MkSource *const *inpu
             if (c.expr) {
                 given++;
                 vals[i] = bind(e, hint_for(e, p->name, ref_var(e, inputs[i]->ref)), c.expr);
-            } else if (p->dflt) {
-                vals[i] = p->dflt;
+            } else if (dflt) {
+                vals[i] = dflt;
             } else {
                 if (inputs[i]->appended) {
                     diag_error(e->mk->diag, inputs[i]->at, "%s merges base_model as one more input, and it has no %s",
@@ -611,7 +612,7 @@ static bool global_args(Em *e, const MkSlice *sl, Args *a) {
                 e->yaml, line_of(e, c.at));
         add_kw(a, p->arg, bind(e, hint_for(e, p->name, NULL), c.expr));
     }
-    if (m->random) add_kw(a, "seed", "seed");
+    if (mkimport_is_random(m)) add_kw(a, "seed", "seed");
     return ok;
 }
 
@@ -860,7 +861,7 @@ static void emit_models(Em *e) {
 
 static bool any_random(const Mk *mk) {
     for (size_t i = 0; i < mk->n_stages; i++)
-        if (mk->stages[i].method->random) return true;
+        if (mkimport_is_random(mk->stages[i].method)) return true;
     return false;
 }
 
