@@ -423,7 +423,7 @@ static const Builtin table[] = {
       .plan = bi_plan_linear, .exec = bi_exec_linear },
     { .name = "slerp", .kind = BK_METHOD, .stream = &slerp_stream,
       .params = { { "a" }, { "b" }, { "t" } },
-      .doc = "t=0 gives a, t=1 gives b",
+      .doc = "spherical interpolation of two models: t=0 gives a, t=1 gives b",
       .paper = "spherical linear interpolation (Shoemake 1985)",
       .plan = bi_plan_slerp, .exec = bi_exec_slerp },
     { .name = "task_arithmetic", .kind = BK_METHOD, .rowwise = true, .info = &m_task_arithmetic,
