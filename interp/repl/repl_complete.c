@@ -379,8 +379,8 @@ void repl_complete(Repl *r, const char *text, size_t len, ReplMatches *m) {
         size_t e = k + 1;
         while (e < len && is_ident(text[e])) e++;
         if (e == len) {
-            for (const char *const *n = repl_command_names; *n; n++)
-                add_if_prefix(&c, *n, text + k, len - k, K_KEYWORD);
+            for (size_t n = 0; n < repl_command_count(); n++)
+                add_if_prefix(&c, repl_command_name(n), text + k, len - k, K_KEYWORD);
             finish(&c, m, k, NULL);
             return;
         }
