@@ -170,6 +170,14 @@ Value bi_arg(const Builtin *bi, Value *args, const char *pname) {
     return i >= 0 ? args[i] : val_none();
 }
 
+Value bi_arg_or_default(const Builtin *bi, Value *args, const char *pname) {
+    int i = bi_param_index(bi, pname);
+    Value v = i >= 0 ? args[i] : val_none();
+    if (v.kind == V_NONE && i >= 0 && bi->params[i].dflt && !builtin_default_value(bi->params[i].dflt, &v))
+        v = val_none();
+    return v;
+}
+
 bool bi_str_is(Value v, const char *s) {
     return v.kind == V_STR && strlen(s) == v.u.str.len && memcmp(v.u.str.s, s, v.u.str.len) == 0;
 }

@@ -18,6 +18,9 @@ const Builtin *builtin_find(const char *name);
 const char *bi_align_note(const Node *n, const char *name, char *buf, size_t len, double *matching_bytes);
 size_t builtin_count(void);
 const Builtin *builtin_at(size_t i);
+/* save()'s default shard size in bytes, from its registry row (also what
+ * the REPL's :plan describes). */
+uint64_t bi_save_default_shard_bytes(void);
 /* "merge methods", "lists", ...: a kind's heading in `mergelang help builtins`. */
 const char *builtin_kind_title(BuiltinKind kind);
 

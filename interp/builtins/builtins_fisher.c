@@ -1,4 +1,4 @@
-/* builtins_fisher.c - fisher(models, fishers, weights=1, eps=1e-8): Fisher-
+/* builtins_fisher.c - fisher(models, fishers, weights, eps): Fisher-
  * weighted averaging (Matena & Raffel, NeurIPS 2022). Per entry,
  *   sum_i w_i (F_i + eps) theta_i / sum_i w_i (F_i + eps)
  * where fishers[i] is a checkpoint with models[i]'s tensor names holding

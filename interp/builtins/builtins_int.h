@@ -35,6 +35,9 @@ bool bi_is_number_like(Value v);
 int bi_param_index(const Builtin *bi, const char *pname);
 /* The argument for bi's parameter named pname, or none when bi has none. */
 Value bi_arg(const Builtin *bi, Value *args, const char *pname);
+/* The same, or the parameter's default from bi's registry row when the
+ * argument is none: for plan halves that decide on it when planning. */
+Value bi_arg_or_default(const Builtin *bi, Value *args, const char *pname);
 /* True when v is the string s. */
 bool bi_str_is(Value v, const char *s);
 /* none, one number for all models, or a list parallel to the models. */

@@ -14,7 +14,7 @@
 #include "interp/builtins/builtins_int.h"
 #include "interp/exec/exec_stats.h"
 
-/* ---- linear(models, weights=1, normalize=true) ----------------------------------------- */
+/* ---- linear ---------------------------------------------------------------------------- */
 
 Value bi_plan_linear(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     const TensorSet *set = bi_plan_models(p, bi, val_none(), args[0], sp[0], true, 1, SIZE_MAX);

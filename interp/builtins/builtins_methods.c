@@ -46,7 +46,7 @@ static float **task_vectors(Exec *x, const Node *n, const float *base, const flo
     return d;
 }
 
-/* ---- nuslerp(models, weights, base=none, nuslerp_flatten=true, nuslerp_row_wise=false) ---- */
+/* ---- nuslerp ------------------------------------------------------------------------------ */
 
 Value bi_plan_nuslerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (args[2].kind != V_NONE && !bi_expect_model(p, args[2], sp[2], "nuslerp() argument 'base'"))
@@ -101,7 +101,7 @@ Value bi_exec_nuslerp(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-/* ---- multislerp(models, weights=1, base=none, normalize_weights=true, eps=1e-8) ----------- */
+/* ---- multislerp --------------------------------------------------------------------------- */
 
 Value bi_plan_multislerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (args[2].kind != V_NONE && !bi_expect_model(p, args[2], sp[2], "multislerp() argument 'base'"))
@@ -142,7 +142,7 @@ Value bi_exec_multislerp(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-/* ---- karcher(models, max_iter=10, tol=1e-5) ---------------------------------------------- */
+/* ---- karcher ------------------------------------------------------------------------------ */
 
 Value bi_plan_karcher(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     const TensorSet *set = bi_plan_models(p, bi, val_none(), args[0], sp[0], true, 1, SIZE_MAX);
@@ -173,7 +173,7 @@ Value bi_exec_karcher(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-/* ---- model_stock(base, models, filter_wise=false) ----------------------------------------- */
+/* ---- model_stock -------------------------------------------------------------------------- */
 
 Value bi_plan_model_stock(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "model_stock() argument 'base'")) return val_error();
@@ -223,7 +223,7 @@ Value bi_exec_nearswap(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-/* ---- sce(base, models, select_topk=1) ------------------------------------------------------ */
+/* ---- sce ---------------------------------------------------------------------------------- */
 
 Value bi_plan_sce(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "sce() argument 'base'")) return val_error();
@@ -252,7 +252,7 @@ Value bi_exec_sce(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-/* ---- ram(base, models, epsilon=1e-5), ramplus_tl(..., r=0.1, alpha=0.2) ----------------------- */
+/* ---- ram, ramplus_tl ---------------------------------------------------------------------- */
 
 Value bi_plan_ram(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     char what[64];
@@ -287,7 +287,7 @@ Value bi_exec_ram(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-/* ---- arcee_fusion(base, model, seed=0) ----------------------------------------------------- */
+/* ---- arcee_fusion ------------------------------------------------------------------------- */
 
 Value bi_plan_arcee_fusion(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "arcee_fusion() argument 'base'") ||

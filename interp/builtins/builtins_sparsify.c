@@ -154,9 +154,9 @@ static bool check_choice(Plan *p, Value v, SrcSpan at, const char *pname, const 
 static const char *const consensus_choices[] = { "sum", "count", "none" };
 static const char *const divisor_choices[] = { "weights", "count" };
 
-/* elect_sign(deltas, weights=1, consensus="sum", weighted_election=true)
- * disjoint_merge(base, deltas, weights=1, consensus="sum", normalize=true,
- *                lambda=1, weighted_election=true, divisor="weights") */
+/* elect_sign(deltas, weights, consensus, weighted_election)
+ * disjoint_merge(base, deltas, weights, consensus, normalize, lambda,
+ *                weighted_election, divisor); the defaults are the rows'. */
 Value bi_plan_consensus(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     bool merge = strcmp(bi->name, "disjoint_merge") == 0;
     int d = merge ? 1 : 0;

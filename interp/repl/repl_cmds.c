@@ -649,7 +649,7 @@ static void repl_cmd_plan(Repl *r, const char *name, const char *line, size_t fr
     }
     const SrcFile *f = r->srcs[r->n_srcs - 1];
     SaveRequest req = { .model = m, .path = arena_strndup(&r->plan.arena, line + from, to - from),
-                        .shard_bytes = 5000000000ull, .span = { f, (uint32_t)from, (uint32_t)to } };
+                        .shard_bytes = bi_save_default_shard_bytes(), .span = { f, (uint32_t)from, (uint32_t)to } };
     SaveRequest *saves = r->plan.saves;
     size_t n_saves = r->plan.n_saves;
     r->plan.saves = &req;

@@ -145,6 +145,9 @@ static void test_method_defaults(void) {
     }
 }
 
+/* save()'s shard default is a size the writer and the REPL's :plan read. */
+static void test_save_shard_default(void) { CHECK(bi_save_default_shard_bytes() == 5000000000ull); }
+
 int main(void) {
     RUN_TEST(test_rows_complete);
     RUN_TEST(test_params);
@@ -152,5 +155,6 @@ int main(void) {
     RUN_TEST(test_rendering);
     RUN_TEST(test_default_values);
     RUN_TEST(test_method_defaults);
+    RUN_TEST(test_save_shard_default);
     return CHECK_DONE();
 }
