@@ -114,7 +114,8 @@ static bool gta_setup(Exec *x, const Node *n, Value *args, GtaSetup *g) {
     if (bi_param_index(bi, "weighted_election") >= 0 &&
         !bi_bool_param(x, n, bi_arg(bi, args, "weighted_election"), "weighted_election", &g->opt.elect_weighted))
         return false;
-    if (bi_param_index(bi, "rescale") >= 0 && !bi_bool_param(x, n, bi_arg(bi, args, "rescale"), "rescale", &g->rescale))
+    if (bi_param_index(bi, "rescale") >= 0 &&
+        !bi_bool_param(x, n, bi_arg(bi, args, "rescale"), "rescale", &g->rescale))
         return false;
     if (g->m->consensus != GTA_CONSENSUS_NONE) {
         if ((v = bi_choice_param(x, n, bi_arg(bi, args, "consensus"), "consensus")).kind == V_ERROR) return false;

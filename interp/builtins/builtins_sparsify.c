@@ -114,7 +114,8 @@ Value bi_exec_sparsify(Exec *x, const Node *n, Value *args) {
     bool rescale;
     if (!num_param(x, n, args, "density", &density) || !num_param(x, n, args, "gamma", &gamma) ||
         !num_param(x, n, args, "epsilon", &epsilon) || !num_param(x, n, args, "seed", &seed) ||
-        !num_param(x, n, args, "stream", &stream) || !bi_bool_param(x, n, bi_arg(bi, args, "rescale"), "rescale", &rescale))
+        !num_param(x, n, args, "stream", &stream) ||
+        !bi_bool_param(x, n, bi_arg(bi, args, "rescale"), "rescale", &rescale))
         return val_error();
     size_t numel = (size_t)t->numel;
     size_t row_len = t->shape.rank ? (size_t)t->shape.dims[t->shape.rank - 1] : 1;

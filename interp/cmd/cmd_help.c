@@ -187,7 +187,8 @@ static void help_unknown(const char *topic) {
     for (size_t i = 0; i < N_HELP_COMMANDS; i++) cands[n++] = help_commands[i];
     cands[n++] = "methods";
     cands[n++] = "builtins";
-    for (size_t i = 0; i < builtin_count() && n < sizeof cands / sizeof cands[0]; i++) cands[n++] = builtin_at(i)->name;
+    for (size_t i = 0; i < builtin_count() && n < sizeof cands / sizeof cands[0]; i++)
+        cands[n++] = builtin_at(i)->name;
     fprintf(stderr, "mergelang: help: no command or built-in named '%s'\n", topic);
     const char *near = suggest_closest(topic, cands, n);
     if (near) fprintf(stderr, "  hint: did you mean '%s'?\n", near);

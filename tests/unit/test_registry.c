@@ -96,7 +96,8 @@ static void test_rendering(void) {
     CHECK_STR(builtin_signature(builtin_find("ties"), buf, sizeof buf),
               "ties(base, models, weights=1, density=1, lambda=1, normalize=true, rescale=false, "
               "consensus=\"sum\", weighted_election=true, divisor=\"weights\", trim=\"tensor\")");
-    CHECK_STR(builtin_signature(builtin_find("linear"), buf, sizeof buf), "linear(models, weights=1, normalize=true)");
+    CHECK_STR(builtin_signature(builtin_find("linear"), buf, sizeof buf),
+              "linear(models, weights=1, normalize=true)");
     CHECK_STR(builtin_hint(builtin_find("model"), buf, sizeof buf),
               "model(path, allow_nonfinite=false): a safetensors file or a Hugging Face model folder; NaN or "
               "infinity in its tensors is an error unless allowed");
