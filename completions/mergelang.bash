@@ -1,7 +1,8 @@
 # mergelang.bash - bash completion for mergelang: subcommands, their
 # options, the files each one takes (.merge recipes, checkpoints, mergekit
-# YAML), and after -D the names of the params the recipe on the command line
-# declares.
+# YAML), after -D the names of the params the recipe on the command line
+# declares, and after `help` the commands and built-ins, which the binary
+# lists itself (`mergelang help --names`), so this file keeps no copy.
 #
 # Install: copy to /usr/share/bash-completion/completions/mergelang (or
 # $PREFIX/share/bash-completion/completions/mergelang), or source it from
@@ -18,6 +19,25 @@ _mergelang_params() {
             ;;
         esac
     done
+}
+
+# What `mergelang help` takes (commands, methods, builtins and every
+# built-in's name), one per line, asked of the mergelang being completed:
+# the word typed (build/mergelang, ~/bin/mergelang) or the one on PATH.
+# Remembered per binary for the shell's life. Prints nothing when it cannot
+# be run (not built, not installed, too old to know --names); the caller
+# then offers the commands alone.
+_mergelang_help_topics() {
+    local bin=${COMP_WORDS[0]}
+    [[ $bin == "~/"* ]] && bin=$HOME/${bin#"~/"}
+    if [[ ${_mergelang_topics_of-} != "$bin" ]]; then
+        _mergelang_topics_of=$bin
+        _mergelang_topics=
+        if command -v -- "$bin" >/dev/null 2>&1; then
+            _mergelang_topics=$("$bin" help --names 2>/dev/null </dev/null) || _mergelang_topics=
+        fi
+    fi
+    printf '%s\n' "$_mergelang_topics"
 }
 
 # Files whose names end in one of the given suffixes, and folders.
@@ -54,7 +74,7 @@ _mergelang() {
 
     local opts=
     case $cmd in
-    run) opts="-D -j --jobs --force -q --quiet --json --help" ;;
+    run) opts="-D -j --jobs --mem --force -q --quiet --json --help" ;;
     check) opts="-D -q --quiet --help" ;;
     plan) opts="-D -j --jobs --help" ;;
     repl) opts="--echo --force -j --help" ;;
@@ -64,7 +84,10 @@ _mergelang() {
     fmt) opts="--check -w --ast --help" ;;
     verify) opts="--help" ;;
     help)
-        COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        local topics
+        topics=$(_mergelang_help_topics)
+        [[ -n $topics ]] || topics=$commands
+        COMPREPLY=($(compgen -W "$topics" -- "$cur"))
         return 0
         ;;
     *) return 0 ;;
@@ -82,6 +105,10 @@ _mergelang() {
         n=$(getconf _NPROCESSORS_ONLN 2>/dev/null)
         case " $counts " in *" $n "*) ;; *) counts="$counts $n" ;; esac
         COMPREPLY=($(compgen -W "$counts" -- "$cur"))
+        return 0
+        ;;
+    --mem)
+        COMPREPLY=($(compgen -W "1GB 2GB 4GB 8GB 16GB 32GB" -- "$cur"))
         return 0
         ;;
     -o)

@@ -1,5 +1,8 @@
-/* builtins.c - the table of built-in functions, in one place, and the
- * argument helpers the built-in files share (builtins_int.h). */
+/* builtins.c - the registry of built-in functions: one row per built-in
+ * with its parameters and their defaults, kind, doc line, paper and plan
+ * and exec halves (builtin_api.h says what a row holds); and the argument
+ * helpers the built-in files share (builtins_int.h), among them the exec
+ * readers that take a default from the row. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -160,15 +163,19 @@ const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, 
     return set;
 }
 
-int bi_param_index(const Builtin *bi, const char *pname) {
-    for (int i = 0; i < BUILTIN_MAX_PARAMS && bi->params[i]; i++)
-        if (strcmp(bi->params[i], pname) == 0) return i;
-    return -1;
-}
+int bi_param_index(const Builtin *bi, const char *pname) { return builtin_param_index(bi, pname); }
 
 Value bi_arg(const Builtin *bi, Value *args, const char *pname) {
     int i = bi_param_index(bi, pname);
     return i >= 0 ? args[i] : val_none();
+}
+
+Value bi_arg_or_default(const Builtin *bi, Value *args, const char *pname) {
+    int i = bi_param_index(bi, pname);
+    Value v = i >= 0 ? args[i] : val_none();
+    if (v.kind == V_NONE && i >= 0 && bi->params[i].dflt && !builtin_default_value(bi->params[i].dflt, &v))
+        v = val_none();
+    return v;
 }
 
 bool bi_str_is(Value v, const char *s) {
@@ -216,13 +223,20 @@ bool bi_expect_bool(Plan *p, Value v, SrcSpan at, const char *pname) {
 
 /* ---- exec helpers ---------------------------------------------------------------- */
 
-bool bi_per_model_at(Exec *x, const Node *n, Value v, size_t i, double dflt, const char *pname,
-                     double *out) {
+/* The default of parameter pname of n's built-in, from its registry row,
+ * when it is of kind want. */
+static bool default_of(Exec *x, const Node *n, const char *pname, ValKind want, Value *out) {
+    const Builtin *bi = n->u.call.bi;
+    int i = builtin_param_index(bi, pname);
+    if (i >= 0 && builtin_default_value(bi->params[i].dflt, out) && out->kind == want) return true;
+    exec_fail(x, n->span, "internal error: %s() has no default %s for '%s'", bi->name, val_kind_name(want),
+              pname);
+    return false;
+}
+
+bool bi_per_model_at(Exec *x, const Node *n, Value v, size_t i, const char *pname, double *out) {
     Value e = v.kind == V_LIST ? v.u.list->items[i] : v;
-    if (e.kind == V_NONE) {
-        *out = dflt;
-        return true;
-    }
+    if (e.kind == V_NONE && !default_of(x, n, pname, V_NUM, &e)) return false;
     if (e.kind != V_NUM) {
         exec_fail(x, n->span, "%s must be a number, found %s", pname, val_kind_name(e.kind));
         return false;
@@ -232,7 +246,7 @@ bool bi_per_model_at(Exec *x, const Node *n, Value v, size_t i, double dflt, con
 }
 
 bool bi_weight_at(Exec *x, const Node *n, Value v, size_t i, double *out) {
-    if (!bi_per_model_at(x, n, v, i, 1.0, "weights", out)) return false;
+    if (!bi_per_model_at(x, n, v, i, "weights", out)) return false;
     *out = (double)(float)*out;
     return true;
 }
@@ -258,17 +272,25 @@ bool bi_number_arg(Exec *x, const Node *n, Value v, const char *pname, double *o
     return true;
 }
 
-bool bi_bool_arg(Exec *x, const Node *n, Value v, bool dflt, const char *pname, bool *out) {
-    if (v.kind == V_NONE) {
-        *out = dflt;
-        return true;
-    }
+bool bi_number_param(Exec *x, const Node *n, Value v, const char *pname, double *out) {
+    if (v.kind == V_NONE && !default_of(x, n, pname, V_NUM, &v)) return false;
+    return bi_number_arg(x, n, v, pname, out);
+}
+
+bool bi_bool_param(Exec *x, const Node *n, Value v, const char *pname, bool *out) {
+    if (v.kind == V_NONE && !default_of(x, n, pname, V_BOOL, &v)) return false;
     if (v.kind != V_BOOL) {
         exec_fail(x, n->span, "%s must be true or false, found %s", pname, val_kind_name(v.kind));
         return false;
     }
     *out = v.u.b;
     return true;
+}
+
+Value bi_choice_param(Exec *x, const Node *n, Value v, const char *pname) {
+    if (v.kind == V_NONE && !default_of(x, n, pname, V_STR, &v)) return val_error();
+    if (v.kind != V_STR) return exec_fail(x, n->span, "%s must be a string, found %s", pname, val_kind_name(v.kind));
+    return v;
 }
 
 Value bi_tensor_value(Tensor *t) {
@@ -370,222 +392,306 @@ const TensorSet *bi_plan_models(Plan *p, const Builtin *bi, Value base, Value li
 
 /* ---- the table ----------------------------------------------------------------------------- */
 
-/* Sparsifier, consensus and defaults of the task-arithmetic family, as in
- * mergekit's registry. */
-static const GtaMethod m_task_arithmetic = { SPARSIFY_NONE, GTA_CONSENSUS_NONE, false, false };
-static const GtaMethod m_ties = { SPARSIFY_MAGNITUDE, GTA_CONSENSUS_SUM, true, false };
-static const GtaMethod m_dare_ties = { SPARSIFY_RANDOM, GTA_CONSENSUS_SUM, false, true };
-static const GtaMethod m_dare_linear = { SPARSIFY_RANDOM, GTA_CONSENSUS_NONE, false, true };
-static const GtaMethod m_breadcrumbs = { SPARSIFY_OUTLIERS, GTA_CONSENSUS_NONE, false, false };
-static const GtaMethod m_breadcrumbs_ties = { SPARSIFY_OUTLIERS, GTA_CONSENSUS_SUM, false, false };
-static const GtaMethod m_della = { SPARSIFY_DELLA, GTA_CONSENSUS_SUM, true, true };
-static const GtaMethod m_della_linear = { SPARSIFY_DELLA, GTA_CONSENSUS_NONE, false, true };
+/* Sparsifier and consensus of the task-arithmetic family, as in mergekit's
+ * registry; their defaults are the rows' parameters. */
+static const GtaMethod m_task_arithmetic = { SPARSIFY_NONE, GTA_CONSENSUS_NONE };
+static const GtaMethod m_ties = { SPARSIFY_MAGNITUDE, GTA_CONSENSUS_SUM };
+static const GtaMethod m_dare_ties = { SPARSIFY_RANDOM, GTA_CONSENSUS_SUM };
+static const GtaMethod m_dare_linear = { SPARSIFY_RANDOM, GTA_CONSENSUS_NONE };
+static const GtaMethod m_breadcrumbs = { SPARSIFY_OUTLIERS, GTA_CONSENSUS_NONE };
+static const GtaMethod m_breadcrumbs_ties = { SPARSIFY_OUTLIERS, GTA_CONSENSUS_SUM };
+static const GtaMethod m_della = { SPARSIFY_DELLA, GTA_CONSENSUS_SUM };
+static const GtaMethod m_della_linear = { SPARSIFY_DELLA, GTA_CONSENSUS_NONE };
 
+/* A parameter without a default: a call must give it. The others are
+ * written { "name", "default as recipe text" }. */
+#define REQUIRED(n) { .name = n, .dflt = NULL }
+
+/* Parameters every method of the task-arithmetic family starts with. */
+#define GTA_HEAD REQUIRED("base"), REQUIRED("models"), { "weights", "1" }, { "density", "1" }
+#define TIES_OPTIONS { "consensus", "\"sum\"" }, { "weighted_election", "true" }, { "divisor", "\"weights\"" }
+
+/* The registry: one row per built-in, in the order help lists them (see
+ * interp/README.md, "Adding a built-in"). */
 static const Builtin table[] = {
-    { .name = "model", .params = { "path", "allow_nonfinite", NULL }, .n_required = 1,
-      .plan = bi_plan_model, .exec = NULL,
-      .signature = "model(path, allow_nonfinite=false): a safetensors file or a Hugging Face model "
-                   "folder; NaN or infinity in its tensors is an error unless allowed" },
-    { .name = "save", .params = { "model", "path", "dtype", "shard", "config", "tokenizer", NULL }, .n_required = 2,
-      .plan = bi_plan_save, .exec = NULL,
-      .signature = "save(model, path, dtype=none, shard=\"5GB\", config=none, tokenizer=none)" },
-    { .name = "linear", .rowwise = true, .params = { "models", "weights", "normalize", NULL }, .n_required = 1,
-      .plan = bi_plan_linear, .exec = bi_exec_linear,
-      .signature = "linear(models, weights=1, normalize=true)" },
-    { .name = "slerp", .stream = &slerp_stream, .params = { "a", "b", "t", NULL }, .n_required = 3,
-      .plan = bi_plan_slerp, .exec = bi_exec_slerp,
-      .signature = "slerp(a, b, t): t=0 gives a, t=1 gives b" },
-    { .name = "task_arithmetic", .rowwise = true,
-      .params = { "base", "models", "weights", "lambda", "normalize", NULL }, .n_required = 2,
-      .plan = bi_plan_gta, .exec = bi_exec_gta, .info = &m_task_arithmetic,
-      .signature = "task_arithmetic(base, models, weights=1, lambda=1, normalize=false)" },
-    { .name = "ties", .stream = &gta_stream,
-      .params = { "base", "models", "weights", "density", "lambda", "normalize", "rescale",
-                  "consensus", "weighted_election", "divisor", "trim", NULL }, .n_required = 2,
-      .plan = bi_plan_gta, .exec = bi_exec_gta, .info = &m_ties,
-      .signature = "ties(base, models, weights=1, density=1, lambda=1, normalize=true, rescale=false, "
-                   "consensus=\"sum\", weighted_election=true, divisor=\"weights\", trim=\"tensor\")" },
-    { .name = "dare_ties", .stream = &gta_stream,
-      .params = { "base", "models", "weights", "density", "lambda", "normalize", "rescale", "seed",
-                  "consensus", "weighted_election", "divisor", NULL }, .n_required = 2,
-      .plan = bi_plan_gta, .exec = bi_exec_gta, .info = &m_dare_ties,
-      .signature = "dare_ties(base, models, weights=1, density=1, lambda=1, normalize=false, rescale=true, "
-                   "seed=0, consensus=\"sum\", weighted_election=true, divisor=\"weights\")" },
-    { .name = "dare_linear", .stream = &gta_stream,
-      .params = { "base", "models", "weights", "density", "lambda", "normalize", "rescale", "seed",
-                  NULL }, .n_required = 2,
-      .plan = bi_plan_gta, .exec = bi_exec_gta, .info = &m_dare_linear,
-      .signature = "dare_linear(base, models, weights=1, density=1, lambda=1, normalize=false, "
-                   "rescale=true, seed=0)" },
-    { .name = "breadcrumbs", .stream = &gta_stream,
-      .params = { "base", "models", "weights", "density", "gamma", "lambda", "normalize", "rescale",
-                  NULL }, .n_required = 2,
-      .plan = bi_plan_gta, .exec = bi_exec_gta, .info = &m_breadcrumbs,
-      .signature = "breadcrumbs(base, models, weights=1, density=1, gamma=0.01, lambda=1, "
-                   "normalize=false, rescale=false)" },
-    { .name = "breadcrumbs_ties", .stream = &gta_stream,
-      .params = { "base", "models", "weights", "density", "gamma", "lambda", "normalize", "rescale",
-                  "consensus", "weighted_election", "divisor", NULL }, .n_required = 2,
-      .plan = bi_plan_gta, .exec = bi_exec_gta, .info = &m_breadcrumbs_ties,
-      .signature = "breadcrumbs_ties(base, models, weights=1, density=1, gamma=0.01, lambda=1, "
-                   "normalize=false, rescale=false, consensus=\"sum\", weighted_election=true, "
-                   "divisor=\"weights\")" },
-    { .name = "della", .stream = &gta_stream,
-      .params = { "base", "models", "weights", "density", "epsilon", "lambda", "normalize", "rescale",
-                  "seed", "consensus", "weighted_election", "divisor", NULL }, .n_required = 2,
-      .plan = bi_plan_gta, .exec = bi_exec_gta, .info = &m_della,
-      .signature = "della(base, models, weights=1, density=1, epsilon=0.15, lambda=1, normalize=true, "
-                   "rescale=true, seed=0, consensus=\"sum\", weighted_election=true, divisor=\"weights\")" },
-    { .name = "della_linear", .stream = &gta_stream,
-      .params = { "base", "models", "weights", "density", "epsilon", "lambda", "normalize", "rescale",
-                  "seed", NULL }, .n_required = 2,
-      .plan = bi_plan_gta, .exec = bi_exec_gta, .info = &m_della_linear,
-      .signature = "della_linear(base, models, weights=1, density=1, epsilon=0.15, lambda=1, "
-                   "normalize=false, rescale=true, seed=0)" },
-    { .name = "nuslerp",
-      .params = { "models", "weights", "base", "nuslerp_flatten", "nuslerp_row_wise", NULL },
-      .n_required = 1, .plan = bi_plan_nuslerp, .exec = bi_exec_nuslerp,
-      .signature = "nuslerp(models, weights=1, base=none, nuslerp_flatten=true, nuslerp_row_wise=false): "
-                   "two models, t = w2/(w1+w2)" },
-    { .name = "multislerp",
-      .params = { "models", "weights", "base", "normalize_weights", "eps", NULL }, .n_required = 1,
-      .plan = bi_plan_multislerp, .exec = bi_exec_multislerp,
-      .signature = "multislerp(models, weights=1, base=none, normalize_weights=true, eps=1e-8)" },
-    { .name = "karcher", .params = { "models", "max_iter", "tol", NULL }, .n_required = 1,
-      .plan = bi_plan_karcher, .exec = bi_exec_karcher,
-      .signature = "karcher(models, max_iter=10, tol=1e-5)" },
-    { .name = "model_stock", .params = { "base", "models", "filter_wise", NULL }, .n_required = 2,
-      .plan = bi_plan_model_stock, .exec = bi_exec_model_stock,
-      .signature = "model_stock(base, models, filter_wise=false): at least two models" },
-    { .name = "nearswap", .rowwise = true, .params = { "base", "model", "t", NULL }, .n_required = 3,
-      .plan = bi_plan_nearswap, .exec = bi_exec_nearswap,
-      .signature = "nearswap(base, model, t)" },
-    { .name = "sce", .params = { "base", "models", "select_topk", NULL }, .n_required = 2,
-      .plan = bi_plan_sce, .exec = bi_exec_sce,
-      .signature = "sce(base, models, select_topk=1)" },
-    { .name = "ram", .params = { "base", "models", "epsilon", NULL }, .n_required = 2,
-      .plan = bi_plan_ram, .exec = bi_exec_ram,
-      .signature = "ram(base, models, epsilon=1e-5)" },
-    { .name = "ramplus_tl", .params = { "base", "models", "epsilon", "r", "alpha", NULL },
-      .n_required = 2, .plan = bi_plan_ram, .exec = bi_exec_ram,
-      .signature = "ramplus_tl(base, models, epsilon=1e-5, r=0.1, alpha=0.2)" },
-    { .name = "arcee_fusion", .params = { "base", "model", "seed", NULL }, .n_required = 2,
-      .plan = bi_plan_arcee_fusion, .exec = bi_exec_arcee_fusion,
-      .signature = "arcee_fusion(base, model, seed=0)" },
-    { .name = "task_vectors", .params = { "base", "models", NULL }, .n_required = 2,
-      .plan = bi_plan_task_vectors, .exec = NULL,
-      .signature = "task_vectors(base, models): the list [m - base for each model]" },
-    { .name = "prune_topk", .params = { "deltas", "density", "rescale", NULL }, .n_required = 2,
-      .plan = bi_plan_sparsify, .exec = bi_exec_sparsify,
-      .signature = "prune_topk(deltas, density, rescale=false): keep the largest-magnitude "
-                   "floor(density*n) entries (TIES trim)" },
-    { .name = "drop_random", .params = { "deltas", "density", "seed", "stream", "rescale", NULL },
-      .n_required = 2, .plan = bi_plan_sparsify, .exec = bi_exec_sparsify,
-      .signature = "drop_random(deltas, density, seed=0, stream=0, rescale=true): keep each entry "
-                   "with probability density (DARE)" },
-    { .name = "prune_outliers", .params = { "deltas", "density", "gamma", "rescale", NULL },
-      .n_required = 2, .plan = bi_plan_sparsify, .exec = bi_exec_sparsify,
-      .signature = "prune_outliers(deltas, density, gamma=0.01, rescale=false): drop the largest "
-                   "gamma and the smallest entries (breadcrumbs)" },
-    { .name = "drop_della",
-      .params = { "deltas", "density", "epsilon", "seed", "stream", "rescale", NULL }, .n_required = 2,
-      .plan = bi_plan_sparsify, .exec = bi_exec_sparsify,
-      .signature = "drop_della(deltas, density, epsilon=0.15, seed=0, stream=0, rescale=true): "
-                   "magnitude-ranked random drop (DELLA)" },
-    { .name = "elect_sign", .rowwise = true,
-      .params = { "deltas", "weights", "consensus", "weighted_election", NULL }, .n_required = 1,
-      .plan = bi_plan_consensus, .exec = bi_exec_consensus,
-      .signature = "elect_sign(deltas, weights=1, consensus=\"sum\", weighted_election=true): "
-                   "the TIES sign election as a model of +1/-1" },
-    { .name = "disjoint_merge", .rowwise = true,
-      .params = { "base", "deltas", "weights", "consensus", "normalize", "lambda", "weighted_election",
-                  "divisor", NULL }, .n_required = 2,
-      .plan = bi_plan_consensus, .exec = bi_exec_consensus,
-      .signature = "disjoint_merge(base, deltas, weights=1, consensus=\"sum\", normalize=true, "
-                   "lambda=1, weighted_election=true, divisor=\"weights\")" },
-    { .name = "select", .rowwise = true, .params = { "model", "pattern", "mode", NULL }, .n_required = 2,
-      .plan = bi_plan_select, .exec = bi_exec_select,
-      .signature = "select(model, pattern, mode=\"substring\"): the tensors whose names match "
-                   "(mode \"glob\", \"regex\" or \"exact\" too)" },
-    { .name = "drop", .rowwise = true, .params = { "model", "pattern", "mode", NULL }, .n_required = 2,
-      .plan = bi_plan_drop, .exec = bi_exec_drop,
-      .signature = "drop(model, pattern, mode=\"substring\"): the tensors whose names do not match" },
-    { .name = "rename", .rowwise = true, .new_frame = true, .params = { "model", "from", "to", NULL }, .n_required = 3,
-      .plan = bi_plan_rename, .exec = bi_exec_rename, .lazy_args = true,
-      .signature = "rename(model, from, to): every occurrence of the string from in the names becomes to" },
-    { .name = "glob", .rowwise = true, .params = { "text", "pattern", NULL }, .n_required = 2,
-      .plan = bi_plan_glob, .exec = bi_exec_glob,
-      .signature = "glob(text, pattern): shell-style match, e.g. glob(name, \"*.layers.1?.*\")" },
-    { .name = "regex", .rowwise = true, .params = { "text", "pattern", NULL }, .n_required = 2,
-      .plan = bi_plan_regex, .exec = bi_exec_regex,
-      .signature = "regex(text, pattern): POSIX extended regular expression search" },
-    { .name = "len", .params = { "x", NULL }, .n_required = 1, .plan = bi_plan_len,
-      .signature = "len(x): items of a list, bytes of a string, tensors of a model" },
-    { .name = "range", .params = { "a", "b", NULL }, .n_required = 1, .plan = bi_plan_range,
-      .signature = "range(n) = [0, ..., n-1]; range(a, b) = [a, ..., b-1]" },
-    { .name = "map", .params = { "f", "xs", NULL }, .n_required = 2, .plan = bi_plan_map,
-      .signature = "map(f, xs) = [f(x) for each x in xs]" },
-    { .name = "zip", .params = { "xs", "ys", NULL }, .n_required = 2, .plan = bi_plan_zip,
-      .signature = "zip(xs, ys) = [[x0, y0], [x1, y1], ...]" },
-    { .name = "sum", .params = { "xs", NULL }, .n_required = 1, .plan = bi_plan_sum,
-      .signature = "sum(xs): numbers or models added left to right (0 for an empty list)" },
-    { .name = "assert", .rowwise = true, .params = { "cond", "message", NULL }, .n_required = 1,
-      .plan = bi_plan_assert, .exec = bi_exec_assert,
-      .signature = "assert(cond, message=none): an error when cond is false (per tensor when "
-                   "cond depends on it); the value is true" },
-    { .name = "lora", .rowwise = true, .params = { "base", "adapter", "scale", NULL }, .n_required = 2,
-      .plan = bi_plan_lora, .exec = bi_exec_lora,
-      .signature = "lora(base, \"adapter_dir\", scale=1): a PEFT LoRA adapter applied, "
-                   "W + scale * alpha/r * B @ A" },
-    { .name = "fisher", .rowwise = true, .lazy_args = true,
-      .params = { "models", "fishers", "weights", "eps", NULL }, .n_required = 2,
-      .plan = bi_plan_fisher, .exec = bi_exec_fisher,
-      .signature = "fisher(models, fishers, weights=1, eps=1e-8): Fisher-weighted average; "
-                   "fishers[i] holds models[i]'s diagonal Fisher information" },
+    /* ---- reading and writing ---- */
+    { .name = "model", .kind = BK_IO,
+      .params = { REQUIRED("path"), { "allow_nonfinite", "false" } },
+      .doc = "a safetensors file or a Hugging Face model folder; NaN or infinity in its tensors is an "
+             "error unless allowed",
+      .plan = bi_plan_model },
+    { .name = "save", .kind = BK_IO,
+      .params = { REQUIRED("model"), REQUIRED("path"), { "dtype", "none" }, { "shard", "\"5GB\"" },
+                  { "config", "none" }, { "tokenizer", "none" } },
+      .doc = "writes model to the folder path: shards and index, config.json and tokenizer files from "
+             "the models given, a model card, the recipe, provenance hashes",
+      .plan = bi_plan_save },
+
+    /* ---- merge methods ---- */
+    { .name = "linear", .kind = BK_METHOD, .rowwise = true,
+      .params = { REQUIRED("models"), { "weights", "1" }, { "normalize", "true" } },
+      .doc = "the weighted sum of the models, divided by the sum of the weights when normalize",
+      .paper = "Model Soups (Wortsman et al., ICML 2022, arXiv:2203.05482)",
+      .plan = bi_plan_linear, .exec = bi_exec_linear },
+    { .name = "slerp", .kind = BK_METHOD, .stream = &slerp_stream,
+      .params = { REQUIRED("a"), REQUIRED("b"), REQUIRED("t") },
+      .doc = "spherical interpolation of two models: t=0 gives a, t=1 gives b",
+      .paper = "spherical linear interpolation (Shoemake 1985)",
+      .plan = bi_plan_slerp, .exec = bi_exec_slerp },
+    { .name = "task_arithmetic", .kind = BK_METHOD, .rowwise = true, .info = &m_task_arithmetic,
+      .params = { REQUIRED("base"), REQUIRED("models"), { "weights", "1" }, { "lambda", "1" },
+                  { "normalize", "false" } },
+      .doc = "the base plus lambda times the weighted sum of the task vectors (model - base)",
+      .paper = "Editing Models with Task Arithmetic (Ilharco et al., ICLR 2023, arXiv:2212.04089)",
+      .plan = bi_plan_gta, .exec = bi_exec_gta },
+    { .name = "ties", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_ties,
+      .params = { GTA_HEAD, { "lambda", "1" }, { "normalize", "true" }, { "rescale", "false" }, TIES_OPTIONS,
+                  { "trim", "\"tensor\"" } },
+      .doc = "task vectors trimmed to their largest entries, a sign elected per entry, the agreeing "
+             "entries merged",
+      .paper = "TIES-Merging (Yadav et al., NeurIPS 2023, arXiv:2306.01708)",
+      .plan = bi_plan_gta, .exec = bi_exec_gta },
+    { .name = "dare_ties", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_dare_ties,
+      .params = { GTA_HEAD, { "lambda", "1" }, { "normalize", "false" }, { "rescale", "true" }, { "seed", "0" },
+                  TIES_OPTIONS },
+      .doc = "task vectors with entries dropped at random and rescaled, then the TIES sign election",
+      .paper = "DARE (Yu et al., ICML 2024, arXiv:2311.03099) with TIES sign consensus",
+      .plan = bi_plan_gta, .exec = bi_exec_gta },
+    { .name = "dare_linear", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_dare_linear,
+      .params = { GTA_HEAD, { "lambda", "1" }, { "normalize", "false" }, { "rescale", "true" }, { "seed", "0" } },
+      .doc = "task vectors with entries dropped at random and rescaled, added with their weights",
+      .paper = "DARE (Yu et al., ICML 2024, arXiv:2311.03099)",
+      .plan = bi_plan_gta, .exec = bi_exec_gta },
+    { .name = "breadcrumbs", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_breadcrumbs,
+      .params = { GTA_HEAD, { "gamma", "0.01" }, { "lambda", "1" }, { "normalize", "false" },
+                  { "rescale", "false" } },
+      .doc = "task vectors without their largest (gamma) and smallest entries, added with their weights",
+      .paper = "Model Breadcrumbs (Davari & Belilovsky, ECCV 2024, arXiv:2312.06795)",
+      .plan = bi_plan_gta, .exec = bi_exec_gta },
+    { .name = "breadcrumbs_ties", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_breadcrumbs_ties,
+      .params = { GTA_HEAD, { "gamma", "0.01" }, { "lambda", "1" }, { "normalize", "false" },
+                  { "rescale", "false" }, TIES_OPTIONS },
+      .doc = "breadcrumbs' trim of the largest and smallest entries, then the TIES sign election",
+      .paper = "Model Breadcrumbs with TIES sign consensus",
+      .plan = bi_plan_gta, .exec = bi_exec_gta },
+    { .name = "della", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_della,
+      .params = { GTA_HEAD, { "epsilon", "0.15" }, { "lambda", "1" }, { "normalize", "true" },
+                  { "rescale", "true" }, { "seed", "0" }, TIES_OPTIONS },
+      .doc = "task vectors with entries dropped at random, the smaller more likely, rescaled, then the "
+             "TIES sign election",
+      .paper = "DELLA-Merging (Deep et al., 2024, arXiv:2406.11617)",
+      .plan = bi_plan_gta, .exec = bi_exec_gta },
+    { .name = "della_linear", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_della_linear,
+      .params = { GTA_HEAD, { "epsilon", "0.15" }, { "lambda", "1" }, { "normalize", "false" },
+                  { "rescale", "true" }, { "seed", "0" } },
+      .doc = "DELLA's magnitude-ranked random drop and rescale, added with the weights (no sign election)",
+      .paper = "DELLA-Merging without sign consensus",
+      .plan = bi_plan_gta, .exec = bi_exec_gta },
+    { .name = "nuslerp", .kind = BK_METHOD,
+      .params = { REQUIRED("models"), { "weights", "1" }, { "base", "none" }, { "nuslerp_flatten", "true" },
+                  { "nuslerp_row_wise", "false" } },
+      .doc = "two models, t = w2/(w1+w2): spherical interpolation of the models or, with a base, of "
+             "their task vectors; whole tensors, rows or columns",
+      .paper = "spherical interpolation, row- or column-wise, of models or task vectors",
+      .plan = bi_plan_nuslerp, .exec = bi_exec_nuslerp },
+    { .name = "multislerp", .kind = BK_METHOD,
+      .params = { REQUIRED("models"), { "weights", "1" }, { "base", "none" }, { "normalize_weights", "true" },
+                  { "eps", "1e-8" } },
+      .doc = "spherical interpolation of several models (of their task vectors with a base)",
+      .paper = "spherical interpolation of several models",
+      .plan = bi_plan_multislerp, .exec = bi_exec_multislerp },
+    { .name = "karcher", .kind = BK_METHOD,
+      .params = { REQUIRED("models"), { "max_iter", "10" }, { "tol", "1e-5" } },
+      .doc = "the Riemannian mean of the models' directions, scaled by their mean norm",
+      .paper = "Karcher (Riemannian) mean on the sphere",
+      .plan = bi_plan_karcher, .exec = bi_exec_karcher },
+    { .name = "model_stock", .kind = BK_METHOD,
+      .params = { REQUIRED("base"), REQUIRED("models"), { "filter_wise", "false" } },
+      .doc = "at least two models: their mean and the base mixed by the angle between the task vectors",
+      .paper = "Model Stock (Jang et al., ECCV 2024, arXiv:2403.19522)",
+      .plan = bi_plan_model_stock, .exec = bi_exec_model_stock },
+    { .name = "nearswap", .kind = BK_METHOD, .rowwise = true,
+      .params = { REQUIRED("base"), REQUIRED("model"), REQUIRED("t") },
+      .doc = "per entry, the model's value weighted by t / |base - model|, clamped to [0, 1]",
+      .paper = "NearSwap interpolation",
+      .plan = bi_plan_nearswap, .exec = bi_exec_nearswap },
+    { .name = "sce", .kind = BK_METHOD,
+      .params = { REQUIRED("base"), REQUIRED("models"), { "select_topk", "1" } },
+      .doc = "task vectors kept where they vary most across models, sign-elected, weighted by their energy",
+      .paper = "SCE merging (FuseChat, Wan et al., 2024, arXiv:2408.07990)",
+      .plan = bi_plan_sce, .exec = bi_exec_sce },
+    { .name = "ram", .kind = BK_METHOD,
+      .params = { REQUIRED("base"), REQUIRED("models"), { "epsilon", "1e-5" } },
+      .doc = "per entry, the mean of the task vectors active there (|delta| > epsilon)",
+      .paper = "Reinforced Agent Merging (arXiv:2601.13572)",
+      .plan = bi_plan_ram, .exec = bi_exec_ram },
+    { .name = "ramplus_tl", .kind = BK_METHOD,
+      .params = { REQUIRED("base"), REQUIRED("models"), { "epsilon", "1e-5" }, { "r", "0.1" }, { "alpha", "0.2" } },
+      .doc = "ram with each model's unique entries scaled up by how much it shares with the others",
+      .paper = "Reinforced Agent Merging plus (arXiv:2601.13572)",
+      .plan = bi_plan_ram, .exec = bi_exec_ram },
+    { .name = "arcee_fusion", .kind = BK_METHOD,
+      .params = { REQUIRED("base"), REQUIRED("model"), { "seed", "0" } },
+      .doc = "the base, with the model's values where their importance is an outlier",
+      .paper = "Arcee Fusion (importance-masked merge)",
+      .plan = bi_plan_arcee_fusion, .exec = bi_exec_arcee_fusion },
+    { .name = "fisher", .kind = BK_METHOD, .rowwise = true, .lazy_args = true,
+      .params = { REQUIRED("models"), REQUIRED("fishers"), { "weights", "1" }, { "eps", "1e-8" } },
+      .doc = "Fisher-weighted average; fishers[i] holds models[i]'s diagonal Fisher information",
+      .paper = "Merging Models with Fisher-Weighted Averaging (Matena & Raffel, NeurIPS 2022, "
+               "arXiv:2111.09832)",
+      .plan = bi_plan_fisher, .exec = bi_exec_fisher },
+
+    /* ---- primitives: the task-arithmetic family in pieces ---- */
+    { .name = "task_vectors", .kind = BK_PRIMITIVE,
+      .params = { REQUIRED("base"), REQUIRED("models") },
+      .doc = "the list [m - base for each model]",
+      .plan = bi_plan_task_vectors },
+    { .name = "prune_topk", .kind = BK_PRIMITIVE,
+      .params = { REQUIRED("deltas"), REQUIRED("density"), { "rescale", "false" } },
+      .doc = "keep the largest-magnitude floor(density*n) entries (TIES trim)",
+      .plan = bi_plan_sparsify, .exec = bi_exec_sparsify },
+    { .name = "drop_random", .kind = BK_PRIMITIVE,
+      .params = { REQUIRED("deltas"), REQUIRED("density"), { "seed", "0" }, { "stream", "0" },
+                  { "rescale", "true" } },
+      .doc = "keep each entry with probability density (DARE)",
+      .plan = bi_plan_sparsify, .exec = bi_exec_sparsify },
+    { .name = "prune_outliers", .kind = BK_PRIMITIVE,
+      .params = { REQUIRED("deltas"), REQUIRED("density"), { "gamma", "0.01" }, { "rescale", "false" } },
+      .doc = "drop the largest gamma and the smallest entries (breadcrumbs)",
+      .plan = bi_plan_sparsify, .exec = bi_exec_sparsify },
+    { .name = "drop_della", .kind = BK_PRIMITIVE,
+      .params = { REQUIRED("deltas"), REQUIRED("density"), { "epsilon", "0.15" }, { "seed", "0" }, { "stream", "0" },
+                  { "rescale", "true" } },
+      .doc = "magnitude-ranked random drop (DELLA)",
+      .plan = bi_plan_sparsify, .exec = bi_exec_sparsify },
+    { .name = "elect_sign", .kind = BK_PRIMITIVE, .rowwise = true,
+      .params = { REQUIRED("deltas"), { "weights", "1" }, { "consensus", "\"sum\"" },
+                  { "weighted_election", "true" } },
+      .doc = "the TIES sign election as a model of +1/-1",
+      .plan = bi_plan_consensus, .exec = bi_exec_consensus },
+    { .name = "disjoint_merge", .kind = BK_PRIMITIVE, .rowwise = true,
+      .params = { REQUIRED("base"), REQUIRED("deltas"), { "weights", "1" }, { "consensus", "\"sum\"" },
+                  { "normalize", "true" }, { "lambda", "1" }, { "weighted_election", "true" },
+                  { "divisor", "\"weights\"" } },
+      .doc = "the base plus the deltas that agree with the elected sign, weighted, normalized, times lambda",
+      .plan = bi_plan_consensus, .exec = bi_exec_consensus },
+
+    /* ---- tensor names ---- */
+    { .name = "select", .kind = BK_NAMES, .rowwise = true,
+      .params = { REQUIRED("model"), REQUIRED("pattern"), { "mode", "\"substring\"" } },
+      .doc = "the tensors whose names match (mode \"glob\", \"regex\" or \"exact\" too)",
+      .plan = bi_plan_select, .exec = bi_exec_select },
+    { .name = "drop", .kind = BK_NAMES, .rowwise = true,
+      .params = { REQUIRED("model"), REQUIRED("pattern"), { "mode", "\"substring\"" } },
+      .doc = "the tensors whose names do not match",
+      .plan = bi_plan_drop, .exec = bi_exec_drop },
+    { .name = "rename", .kind = BK_NAMES, .rowwise = true, .new_frame = true, .lazy_args = true,
+      .params = { REQUIRED("model"), REQUIRED("from"), REQUIRED("to") },
+      .doc = "every occurrence of the string from in the names becomes to",
+      .plan = bi_plan_rename, .exec = bi_exec_rename },
+    { .name = "glob", .kind = BK_NAMES, .rowwise = true,
+      .params = { REQUIRED("text"), REQUIRED("pattern") },
+      .doc = "shell-style match, e.g. glob(name, \"*.layers.1?.*\")",
+      .plan = bi_plan_glob, .exec = bi_exec_glob },
+    { .name = "regex", .kind = BK_NAMES, .rowwise = true,
+      .params = { REQUIRED("text"), REQUIRED("pattern") },
+      .doc = "POSIX extended regular expression search",
+      .plan = bi_plan_regex, .exec = bi_exec_regex },
+
+    /* ---- lists ---- */
+    { .name = "len", .kind = BK_LIST,
+      .params = { REQUIRED("x") },
+      .doc = "items of a list, bytes of a string, tensors of a model",
+      .plan = bi_plan_len },
+    { .name = "range", .kind = BK_LIST,
+      .params = { REQUIRED("a"), { "b", "none" } },
+      .doc = "range(n) = [0, ..., n-1]; range(a, b) = [a, ..., b-1]",
+      .plan = bi_plan_range },
+    { .name = "map", .kind = BK_LIST,
+      .params = { REQUIRED("f"), REQUIRED("xs") },
+      .doc = "[f(x) for each x in xs]",
+      .plan = bi_plan_map },
+    { .name = "zip", .kind = BK_LIST,
+      .params = { REQUIRED("xs"), REQUIRED("ys") },
+      .doc = "[[x0, y0], [x1, y1], ...]",
+      .plan = bi_plan_zip },
+    { .name = "sum", .kind = BK_LIST,
+      .params = { REQUIRED("xs") },
+      .doc = "numbers or models added left to right (0 for an empty list)",
+      .plan = bi_plan_sum },
+    { .name = "assert", .kind = BK_CHECK, .rowwise = true,
+      .params = { REQUIRED("cond"), { "message", "none" } },
+      .doc = "an error when cond is false (per tensor when cond depends on it); the value is true",
+      .plan = bi_plan_assert, .exec = bi_exec_assert },
+
+    /* ---- one model changed ---- */
+    { .name = "lora", .kind = BK_TRANSFORM, .rowwise = true,
+      .params = { REQUIRED("base"), REQUIRED("adapter"), { "scale", "1" } },
+      .doc = "the PEFT LoRA adapter in the folder adapter applied, W + scale * alpha/r * B @ A",
+      .plan = bi_plan_lora, .exec = bi_exec_lora },
     /* Not row-wise: a row of the result is another row of m. Lazy: m and
      * to are forced for other tensor names to build the matching. */
-    { .name = "align", .lazy_args = true, .params = { "m", "to", "heads", "kv_heads", "attention", NULL },
-      .n_required = 2, .plan = bi_plan_align, .exec = bi_exec_align,
-      .signature = "align(m, to, heads=none, kv_heads=none, attention=true): m with its MLP units and "
-                   "attention heads permuted to match to (Git Re-Basin weight matching)" },
-    { .name = "gradient", .rowwise = true, .params = { "values", NULL }, .n_required = 1,
-      .plan = bi_plan_gradient, .exec = bi_exec_gradient,
-      .signature = "gradient([v0, ..., vk]): piecewise linear in layer / (n_layers - 1)" },
-    { .name = "layers", .rowwise = true, .new_frame = true, .params = { "model", "from", "to", NULL }, .n_required = 3,
-      .plan = bi_plan_layers, .exec = bi_exec_layers,
-      .lazy_args = true,
-      .signature = "layers(model, from, to): blocks from .. to-1, renumbered from 0" },
-    { .name = "stack", .rowwise = true, .new_frame = true, .params = { "*slices", NULL }, .n_required = 1,
-      .plan = bi_plan_stack, .exec = bi_exec_stack,
-      .lazy_args = true,
-      .signature = "stack(s1, s2, ...): the slices' blocks one after another" },
-    { .name = "norm", .params = { "model", NULL }, .n_required = 1,
-      .plan = bi_plan_norm, .exec = bi_exec_norm,
-      .signature = "norm(m): L2 norm of the tensor (a number per tensor)" },
-    { .name = "mean", .params = { "model", NULL }, .n_required = 1,
-      .plan = bi_plan_mean, .exec = bi_exec_mean,
-      .signature = "mean(m): mean of the tensor's entries" },
-    { .name = "std", .params = { "model", NULL }, .n_required = 1,
-      .plan = bi_plan_std, .exec = bi_exec_std,
-      .signature = "std(m): population standard deviation of the tensor's entries" },
-    { .name = "dot", .params = { "a", "b", NULL }, .n_required = 2,
-      .plan = bi_plan_dot, .exec = bi_exec_dot,
-      .signature = "dot(a, b): inner product of the two tensors" },
-    { .name = "cos", .params = { "a", "b", NULL }, .n_required = 2,
-      .plan = bi_plan_cos, .exec = bi_exec_cos,
-      .signature = "cos(a, b): cosine similarity of the two tensors (0 if either is zero)" },
-    { .name = "abs", .rowwise = true, .params = { "model", NULL }, .n_required = 1,
-      .plan = bi_plan_abs, .exec = bi_exec_abs,
-      .signature = "abs(m): element-wise absolute value" },
-    { .name = "sign", .rowwise = true, .params = { "model", NULL }, .n_required = 1,
-      .plan = bi_plan_sign, .exec = bi_exec_sign,
-      .signature = "sign(m): element-wise -1, 0 or 1" },
-    { .name = "clamp", .rowwise = true, .params = { "model", "lo", "hi", NULL }, .n_required = 3,
-      .plan = bi_plan_clamp, .exec = bi_exec_clamp,
-      .signature = "clamp(m, lo, hi): element-wise clamp" },
-    { .name = "where", .rowwise = true, .params = { "mask", "a", "b", NULL }, .n_required = 3,
-      .plan = bi_plan_where, .exec = bi_exec_where,
-      .signature = "where(mask, a, b): a where mask is nonzero, else b (models or numbers)" },
+    { .name = "align", .kind = BK_TRANSFORM, .lazy_args = true,
+      .params = { REQUIRED("m"), REQUIRED("to"), { "heads", "none" }, { "kv_heads", "none" },
+                  { "attention", "true" } },
+      .doc = "m with its MLP units and attention heads permuted to match to (Git Re-Basin weight matching)",
+      .paper = "Git Re-Basin weight matching (Ainsworth, Hayase & Srinivasa, ICLR 2023, arXiv:2209.04836)",
+      .plan = bi_plan_align, .exec = bi_exec_align },
+
+    /* ---- depth ---- */
+    { .name = "gradient", .kind = BK_LAYERS, .rowwise = true,
+      .params = { REQUIRED("values") },
+      .doc = "a per-tensor number through values = [v0, ..., vk], piecewise linear in layer / (n_layers - 1)",
+      .plan = bi_plan_gradient, .exec = bi_exec_gradient },
+    { .name = "layers", .kind = BK_LAYERS, .rowwise = true, .new_frame = true, .lazy_args = true,
+      .params = { REQUIRED("model"), REQUIRED("from"), REQUIRED("to") },
+      .doc = "blocks from .. to-1, renumbered from 0",
+      .plan = bi_plan_layers, .exec = bi_exec_layers },
+    { .name = "stack", .kind = BK_LAYERS, .rowwise = true, .new_frame = true, .lazy_args = true,
+      .params = { REQUIRED("*slices") },
+      .doc = "stack(s1, s2, ...): the blocks of the slices one after another",
+      .plan = bi_plan_stack, .exec = bi_exec_stack },
+
+    /* ---- statistics: a number per tensor ---- */
+    { .name = "norm", .kind = BK_STATISTIC,
+      .params = { REQUIRED("model") },
+      .doc = "L2 norm of the tensor (a number per tensor)",
+      .plan = bi_plan_norm, .exec = bi_exec_norm },
+    { .name = "mean", .kind = BK_STATISTIC,
+      .params = { REQUIRED("model") },
+      .doc = "mean of the tensor's entries",
+      .plan = bi_plan_mean, .exec = bi_exec_mean },
+    { .name = "std", .kind = BK_STATISTIC,
+      .params = { REQUIRED("model") },
+      .doc = "population standard deviation of the tensor's entries",
+      .plan = bi_plan_std, .exec = bi_exec_std },
+    { .name = "dot", .kind = BK_STATISTIC,
+      .params = { REQUIRED("a"), REQUIRED("b") },
+      .doc = "inner product of the two tensors",
+      .plan = bi_plan_dot, .exec = bi_exec_dot },
+    { .name = "cos", .kind = BK_STATISTIC,
+      .params = { REQUIRED("a"), REQUIRED("b") },
+      .doc = "cosine similarity of the two tensors (0 if either is zero)",
+      .plan = bi_plan_cos, .exec = bi_exec_cos },
+
+    /* ---- element-wise ---- */
+    { .name = "abs", .kind = BK_ELEMENTWISE, .rowwise = true,
+      .params = { REQUIRED("model") },
+      .doc = "element-wise absolute value",
+      .plan = bi_plan_abs, .exec = bi_exec_abs },
+    { .name = "sign", .kind = BK_ELEMENTWISE, .rowwise = true,
+      .params = { REQUIRED("model") },
+      .doc = "element-wise -1, 0 or 1",
+      .plan = bi_plan_sign, .exec = bi_exec_sign },
+    { .name = "clamp", .kind = BK_ELEMENTWISE, .rowwise = true,
+      .params = { REQUIRED("model"), REQUIRED("lo"), REQUIRED("hi") },
+      .doc = "element-wise clamp",
+      .plan = bi_plan_clamp, .exec = bi_exec_clamp },
+    { .name = "where", .kind = BK_ELEMENTWISE, .rowwise = true,
+      .params = { REQUIRED("mask"), REQUIRED("a"), REQUIRED("b") },
+      .doc = "a where mask is nonzero, else b (models or numbers)",
+      .plan = bi_plan_where, .exec = bi_exec_where },
 };
 
 const BuiltinTable builtin_table = { table, sizeof table / sizeof table[0] };
@@ -595,3 +701,19 @@ const Builtin *builtin_find(const char *name) { return builtin_table_find(&built
 size_t builtin_count(void) { return builtin_table.n; }
 
 const Builtin *builtin_at(size_t i) { return i < builtin_table.n ? &table[i] : NULL; }
+
+const char *builtin_kind_title(BuiltinKind kind) {
+    static const char *const titles[BK_N_KINDS] = {
+        [BK_METHOD] = "merge methods",
+        [BK_PRIMITIVE] = "primitives (the task-arithmetic family in pieces)",
+        [BK_STATISTIC] = "statistics (a number per tensor)",
+        [BK_ELEMENTWISE] = "element-wise",
+        [BK_TRANSFORM] = "one model changed",
+        [BK_LAYERS] = "depth and layers",
+        [BK_NAMES] = "tensor names",
+        [BK_LIST] = "lists",
+        [BK_IO] = "reading and writing",
+        [BK_CHECK] = "checks",
+    };
+    return kind < BK_N_KINDS && titles[kind] ? titles[kind] : "other";
+}

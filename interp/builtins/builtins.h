@@ -1,6 +1,6 @@
-/* builtins.h - the table of built-in functions, in one place
- * (builtins.c), and the lookups the commands, the REPL and the importer
- * use. What a built-in is: interp/plan/builtin_api.h. */
+/* builtins.h - the registry of built-in functions, in one place
+ * (builtins.c), and the lookups the commands, the REPL, the model card and
+ * the importer use. What a row holds: interp/plan/builtin_api.h. */
 #ifndef MERGELANG_BUILTINS_H
 #define MERGELANG_BUILTINS_H
 
@@ -18,5 +18,10 @@ const Builtin *builtin_find(const char *name);
 const char *bi_align_note(const Node *n, const char *name, char *buf, size_t len, double *matching_bytes);
 size_t builtin_count(void);
 const Builtin *builtin_at(size_t i);
+/* save()'s default shard size in bytes, from its registry row (also what
+ * the REPL's :plan describes). */
+uint64_t bi_save_default_shard_bytes(void);
+/* "merge methods", "lists", ...: a kind's heading in `mergelang help builtins`. */
+const char *builtin_kind_title(BuiltinKind kind);
 
 #endif

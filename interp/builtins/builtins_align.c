@@ -1,4 +1,4 @@
-/* builtins_align.c - align(m, to, heads=none, kv_heads=none, attention=true):
+/* builtins_align.c - align(m, to, heads, kv_heads, attention):
  * Git Re-Basin weight matching (Ainsworth, Hayase & Srinivasa, ICLR 2023).
  * m's hidden units are permuted to best match to's without changing the
  * function m computes: per block, the MLP units (rows of gate_proj and
@@ -344,10 +344,10 @@ static bool head_counts(Plan *p, Value *args, const SrcSpan *sp, SrcSpan call, l
 Value bi_plan_align(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "align() argument 'm'")) return val_error();
     if (!bi_expect_model(p, args[1], sp[1], "align() argument 'to'")) return val_error();
-    bool attention = true;
-    if (args[4].kind == V_BOOL) attention = args[4].u.b;
-    else if (args[4].kind != V_NONE) return plan_error(p, sp[4], "attention must be true or false, found %s",
-                                                       val_kind_name(args[4].kind));
+    Value attention_arg = bi_arg_or_default(bi, args, "attention");
+    if (attention_arg.kind != V_BOOL)
+        return plan_error(p, sp[4], "attention must be true or false, found %s", val_kind_name(attention_arg.kind));
+    bool attention = attention_arg.u.b;
     const TensorSet *mset = args[0].u.node->set, *tset = args[1].u.node->set;
     /* The same names and shapes both ways: a unit of m is matched to a unit
      * of to through every coupled tensor. */

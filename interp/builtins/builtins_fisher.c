@@ -1,4 +1,4 @@
-/* builtins_fisher.c - fisher(models, fishers, weights=1, eps=1e-8): Fisher-
+/* builtins_fisher.c - fisher(models, fishers, weights, eps): Fisher-
  * weighted averaging (Matena & Raffel, NeurIPS 2022). Per entry,
  *   sum_i w_i (F_i + eps) theta_i / sum_i w_i (F_i + eps)
  * where fishers[i] is a checkpoint with models[i]'s tensor names holding
@@ -62,11 +62,9 @@ Value bi_exec_fisher(Exec *x, const Node *n, Value *args) {
         if (f.kind != V_TENSOR || !f.u.tensor->f) return f.kind == V_ERROR ? f : exec_fail(x, n->span, "fisher(): Fisher values must be floats");
         fs[i] = f.u.tensor->f;
     }
-    double eps = 1e-8;
-    if (args[3].kind != V_NONE) {
-        Value e = exec_force(x, args[3]);
-        if (e.kind == V_ERROR || !bi_number_arg(x, n, e, "eps", &eps)) return val_error();
-    }
+    double eps;
+    Value e = exec_force(x, args[3]);
+    if (e.kind == V_ERROR || !bi_number_param(x, n, e, "eps", &eps)) return val_error();
     Tensor *r = exec_new_tensor(x, shape, first->dtype, n->span);
     if (!r) return val_error();
     size_t numel = (size_t)r->numel;

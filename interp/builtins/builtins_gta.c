@@ -3,7 +3,9 @@
  * breadcrumbs_ties, della, della_linear: task vectors -> sparsify ->
  * optional L1 rescale -> optional sign consensus -> weighted sum -> optional
  * normalize -> lambda. Each built-in's `info` is a GtaMethod with its
- * sparsifier and defaults; parameters a built-in does not list read as none.
+ * sparsifier and consensus; its defaults are its registry row's. A
+ * parameter a method does not list is one its sparsifier and consensus
+ * never read (no rescale without one: nothing is dropped).
  *
  * A big tensor is streamed (BuiltinStream): statistics passes over its row
  * ranges find what needs the whole tensor (the exact top-k cutoff per model,
@@ -96,20 +98,37 @@ static bool gta_setup(Exec *x, const Node *n, Value *args, GtaSetup *g) {
     g->numel = (size_t)g->base->numel;
     g->row_len = g->base->shape.rank ? (size_t)g->base->shape.dims[g->base->shape.rank - 1] : 1;
     if (g->row_len == 0) g->row_len = 1;
-    double lambda = 1.0, seed_d = 0;
+    /* Only the parameters bi lists are read; the others stay zero, which
+     * its sparsifier and consensus never look at (gta_merge divides by the
+     * weights without a divisor, and a method without rescale keeps every
+     * entry of its task vectors). */
+    double seed_d = 0;
     Value v;
-    if ((v = bi_arg(bi, args, "lambda")).kind != V_NONE && !bi_number_arg(x, n, v, "lambda", &lambda)) return false;
-    if ((v = bi_arg(bi, args, "seed")).kind != V_NONE && !bi_number_arg(x, n, v, "seed", &seed_d)) return false;
-    g->seed = (uint64_t)seed_d;
-    g->opt = (GtaOptions){ .consensus = g->m->consensus, .elect_weighted = true, .lambda = lambda };
-    if (!bi_bool_arg(x, n, bi_arg(bi, args, "normalize"), g->m->normalize, "normalize", &g->opt.normalize) ||
-        !bi_bool_arg(x, n, bi_arg(bi, args, "weighted_election"), true, "weighted_election", &g->opt.elect_weighted) ||
-        !bi_bool_arg(x, n, bi_arg(bi, args, "rescale"), g->m->rescale, "rescale", &g->rescale))
+    if (!bi_number_param(x, n, bi_arg(bi, args, "lambda"), "lambda", &g->opt.lambda) ||
+        !bi_bool_param(x, n, bi_arg(bi, args, "normalize"), "normalize", &g->opt.normalize))
         return false;
-    if (g->m->consensus != GTA_CONSENSUS_NONE && bi_str_is(bi_arg(bi, args, "consensus"), "count"))
-        g->opt.consensus = GTA_CONSENSUS_COUNT;
-    g->opt.divide_by_count = bi_str_is(bi_arg(bi, args, "divisor"), "count");
-    g->per_row = bi_str_is(bi_arg(bi, args, "trim"), "row");
+    g->opt.consensus = g->m->consensus;
+    if (bi_param_index(bi, "seed") >= 0 && !bi_number_param(x, n, bi_arg(bi, args, "seed"), "seed", &seed_d))
+        return false;
+    g->seed = (uint64_t)seed_d;
+    if (bi_param_index(bi, "weighted_election") >= 0 &&
+        !bi_bool_param(x, n, bi_arg(bi, args, "weighted_election"), "weighted_election", &g->opt.elect_weighted))
+        return false;
+    if (bi_param_index(bi, "rescale") >= 0 &&
+        !bi_bool_param(x, n, bi_arg(bi, args, "rescale"), "rescale", &g->rescale))
+        return false;
+    if (g->m->consensus != GTA_CONSENSUS_NONE) {
+        if ((v = bi_choice_param(x, n, bi_arg(bi, args, "consensus"), "consensus")).kind == V_ERROR) return false;
+        if (bi_str_is(v, "count")) g->opt.consensus = GTA_CONSENSUS_COUNT;
+    }
+    if (bi_param_index(bi, "divisor") >= 0) {
+        if ((v = bi_choice_param(x, n, bi_arg(bi, args, "divisor"), "divisor")).kind == V_ERROR) return false;
+        g->opt.divide_by_count = bi_str_is(v, "count");
+    }
+    if (bi_param_index(bi, "trim") >= 0) {
+        if ((v = bi_choice_param(x, n, bi_arg(bi, args, "trim"), "trim")).kind == V_ERROR) return false;
+        g->per_row = bi_str_is(v, "row");
+    }
     g->w = arena_array(x->arena, 4 * g->k, sizeof *g->w);
     if (!g->w) {
         exec_fail(x, n->span, "out of memory");
@@ -118,12 +137,15 @@ static bool gta_setup(Exec *x, const Node *n, Value *args, GtaSetup *g) {
     g->density = g->w + g->k;
     g->gamma = g->density + g->k;
     g->epsilon = g->gamma + g->k;
-    for (size_t i = 0; i < g->k; i++)
-        if (!bi_weight_at(x, n, bi_arg(bi, args, "weights"), i, &g->w[i]) ||
-            !bi_per_model_at(x, n, bi_arg(bi, args, "density"), i, 1.0, "density", &g->density[i]) ||
-            !bi_per_model_at(x, n, bi_arg(bi, args, "gamma"), i, 0.01, "gamma", &g->gamma[i]) ||
-            !bi_per_model_at(x, n, bi_arg(bi, args, "epsilon"), i, 0.15, "epsilon", &g->epsilon[i]))
-            return false;
+    static const char *const per_model[] = { "density", "gamma", "epsilon" };
+    double *per_model_out[] = { g->density, g->gamma, g->epsilon };
+    for (size_t i = 0; i < g->k; i++) {
+        if (!bi_weight_at(x, n, bi_arg(bi, args, "weights"), i, &g->w[i])) return false;
+        for (size_t q = 0; q < 3; q++)
+            if (bi_param_index(bi, per_model[q]) >= 0 &&
+                !bi_per_model_at(x, n, bi_arg(bi, args, per_model[q]), i, per_model[q], &per_model_out[q][i]))
+                return false;
+    }
     return true;
 }
 

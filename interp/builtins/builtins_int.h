@@ -31,10 +31,13 @@ bool bi_expect_models_cropped(Plan *p, const Builtin *bi, Value v, SrcSpan at,
 const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, size_t k,
                                SrcSpan at, bool embed_min);
 bool bi_is_number_like(Value v);
-/* The index of bi's parameter named pname, or -1. */
+/* The index of bi's parameter named pname, or -1 (builtin_param_index). */
 int bi_param_index(const Builtin *bi, const char *pname);
 /* The argument for bi's parameter named pname, or none when bi has none. */
 Value bi_arg(const Builtin *bi, Value *args, const char *pname);
+/* The same, or the parameter's default from bi's registry row when the
+ * argument is none: for plan halves that decide on it when planning. */
+Value bi_arg_or_default(const Builtin *bi, Value *args, const char *pname);
 /* True when v is the string s. */
 bool bi_str_is(Value v, const char *s);
 /* none, one number for all models, or a list parallel to the models. */
@@ -44,15 +47,25 @@ bool bi_expect_bool(Plan *p, Value v, SrcSpan at, const char *pname);
 
 /* ---- exec stage: readers record a failure and return false ---------------- */
 
-/* Model i's value of a forced per-model parameter (dflt when none). */
-bool bi_per_model_at(Exec *x, const Node *n, Value v, size_t i, double dflt, const char *pname,
-                     double *out);
-/* Model i's weight (default 1), rounded to float32 as mergekit builds its
- * weight tensor in the compute dtype. Densities and the like stay double:
- * mergekit computes its counts as int(density * n) in Python floats. */
+/* Readers of parameter pname of n's built-in. An argument that is none
+ * (not given) reads as the parameter's default in the registry row
+ * (builtins.c): the one place a default is written. A parameter without a
+ * default of the kind asked for is an internal error. */
+/* Model i's value of a forced per-model parameter. */
+bool bi_per_model_at(Exec *x, const Node *n, Value v, size_t i, const char *pname, double *out);
+/* Model i's weight (parameter "weights"), rounded to float32 as mergekit
+ * builds its weight tensor in the compute dtype. Densities and the like
+ * stay double: mergekit computes its counts as int(density * n) in Python
+ * floats. */
 bool bi_weight_at(Exec *x, const Node *n, Value v, size_t i, double *out);
+/* A number that must be given (no default involved): t, lo, hi. */
 bool bi_number_arg(Exec *x, const Node *n, Value v, const char *pname, double *out);
-bool bi_bool_arg(Exec *x, const Node *n, Value v, bool dflt, const char *pname, bool *out);
+/* A number, or its default when v is none. */
+bool bi_number_param(Exec *x, const Node *n, Value v, const char *pname, double *out);
+bool bi_bool_param(Exec *x, const Node *n, Value v, const char *pname, bool *out);
+/* A string choice ("sum", "count", ...), or its default when v is none;
+ * V_ERROR after recording a failure. */
+Value bi_choice_param(Exec *x, const Node *n, Value v, const char *pname);
 Value bi_tensor_value(Tensor *t);
 /* t itself when it has `shape`; its top-left block when it is a larger 2-D
  * tensor (embedding cropping); NULL after recording a failure otherwise. */
@@ -82,12 +95,11 @@ typedef enum Sparsifier {
     SPARSIFY_DELLA
 } Sparsifier;
 
-/* A method's fixed choices and defaults: the Builtin's `info`. */
+/* A method's fixed choices, the Builtin's `info` (its defaults are the
+ * row's parameters). */
 typedef struct GtaMethod {
     Sparsifier sparsify;
     int consensus;        /* GtaConsensus */
-    bool normalize;
-    bool rescale;
 } GtaMethod;
 
 /* ---- the built-ins -------------------------------------------------------- */

@@ -107,8 +107,8 @@ Value bi_exec_lora(Exec *x, const Node *n, Value *args) {
     LoraPair key = { .base_name = x->out->name };
     const LoraPair *pair = bsearch(&key, info->pairs, info->n, sizeof key, pair_cmp);
     if (!pair) return args[0];
-    double scale = 1;
-    if (args[2].kind != V_NONE && !bi_number_arg(x, n, args[2], "scale", &scale)) return val_error();
+    double scale;
+    if (!bi_number_param(x, n, args[2], "scale", &scale)) return val_error();
     long r = info->cfg.r;
     double s = scale * info->cfg.alpha / (info->cfg.use_rslora ? sqrt((double)r) : (double)r);
     const float *A = adapter_tensor(x, n, info->adapter, pair->a_name);

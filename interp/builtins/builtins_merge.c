@@ -14,7 +14,7 @@
 #include "interp/builtins/builtins_int.h"
 #include "interp/exec/exec_stats.h"
 
-/* ---- linear(models, weights=, normalize=true) ------------------------------------------ */
+/* ---- linear ---------------------------------------------------------------------------- */
 
 Value bi_plan_linear(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     const TensorSet *set = bi_plan_models(p, bi, val_none(), args[0], sp[0], true, 1, SIZE_MAX);
@@ -34,7 +34,7 @@ Value bi_exec_linear(Exec *x, const Node *n, Value *args) {
     const float **xs = bi_gather(x, n, ms, k, shape);
     if (!xs) return val_error();
     bool normalize;
-    if (!bi_bool_arg(x, n, args[2], true, "normalize", &normalize)) return val_error();
+    if (!bi_bool_param(x, n, args[2], "normalize", &normalize)) return val_error();
     double *w = arena_array(x->arena, k, sizeof *w);
     if (!w) return exec_fail(x, n->span, "out of memory");
     double sum = 0;

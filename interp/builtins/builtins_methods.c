@@ -27,14 +27,6 @@ static bool optional_bool(Plan *p, Value v, SrcSpan at, const char *pname) {
     return v.kind == V_NONE || bi_expect_bool(p, v, at, pname);
 }
 
-static bool number_or(Exec *x, const Node *n, Value v, double dflt, const char *pname, double *out) {
-    if (v.kind == V_NONE) {
-        *out = dflt;
-        return true;
-    }
-    return bi_number_arg(x, n, v, pname, out);
-}
-
 /* Task vectors x_i - base for k inputs already cropped to the base. */
 static float **task_vectors(Exec *x, const Node *n, const float *base, const float **xs, size_t k,
                             size_t numel) {
@@ -54,7 +46,7 @@ static float **task_vectors(Exec *x, const Node *n, const float *base, const flo
     return d;
 }
 
-/* ---- nuslerp(models, weights, base=none, nuslerp_flatten=true, nuslerp_row_wise=false) ---- */
+/* ---- nuslerp ------------------------------------------------------------------------------ */
 
 Value bi_plan_nuslerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (args[2].kind != V_NONE && !bi_expect_model(p, args[2], sp[2], "nuslerp() argument 'base'"))
@@ -78,10 +70,10 @@ Value bi_exec_nuslerp(Exec *x, const Node *n, Value *args) {
     double w0, w1;
     bool flatten, row_wise;
     /* mergekit takes t from the weights as Python floats (unrounded). */
-    if (!bi_per_model_at(x, n, args[1], 0, 1.0, "weights", &w0) ||
-        !bi_per_model_at(x, n, args[1], 1, 1.0, "weights", &w1) ||
-        !bi_bool_arg(x, n, args[3], true, "nuslerp_flatten", &flatten) ||
-        !bi_bool_arg(x, n, args[4], false, "nuslerp_row_wise", &row_wise))
+    if (!bi_per_model_at(x, n, args[1], 0, "weights", &w0) ||
+        !bi_per_model_at(x, n, args[1], 1, "weights", &w1) ||
+        !bi_bool_param(x, n, args[3], "nuslerp_flatten", &flatten) ||
+        !bi_bool_param(x, n, args[4], "nuslerp_row_wise", &row_wise))
         return val_error();
     double t = fabs(w0 + w1) < 1e-6 ? 0.5 : w1 / (w0 + w1);
     size_t n_rows, row_len, numel = (size_t)shape_numel(shape);
@@ -109,7 +101,7 @@ Value bi_exec_nuslerp(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-/* ---- multislerp(models, weights=1, base=none, normalize_weights=true, eps=1e-8) ----------- */
+/* ---- multislerp --------------------------------------------------------------------------- */
 
 Value bi_plan_multislerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (args[2].kind != V_NONE && !bi_expect_model(p, args[2], sp[2], "multislerp() argument 'base'"))
@@ -136,8 +128,8 @@ Value bi_exec_multislerp(Exec *x, const Node *n, Value *args) {
     if (!w) return exec_fail(x, n->span, "out of memory");
     for (size_t i = 0; i < k; i++)
         if (!bi_weight_at(x, n, args[1], i, &w[i])) return val_error();
-    if (!bi_bool_arg(x, n, args[3], true, "normalize_weights", &normalize) ||
-        !number_or(x, n, args[4], 1e-8, "eps", &eps))
+    if (!bi_bool_param(x, n, args[3], "normalize_weights", &normalize) ||
+        !bi_number_param(x, n, args[4], "eps", &eps))
         return val_error();
     size_t numel = (size_t)shape_numel(shape);
     Tensor *r = exec_new_tensor(x, shape, first->dtype, n->span);
@@ -150,7 +142,7 @@ Value bi_exec_multislerp(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-/* ---- karcher(models, max_iter=10, tol=1e-5) ---------------------------------------------- */
+/* ---- karcher ------------------------------------------------------------------------------ */
 
 Value bi_plan_karcher(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     const TensorSet *set = bi_plan_models(p, bi, val_none(), args[0], sp[0], true, 1, SIZE_MAX);
@@ -168,8 +160,8 @@ Value bi_exec_karcher(Exec *x, const Node *n, Value *args) {
     const Shape *shape = bi_out_shape(x, n, first);
     const float **xs = bi_gather(x, n, ms, k, shape);
     double max_iter, tol;
-    if (!xs || !number_or(x, n, args[1], 10, "max_iter", &max_iter) ||
-        !number_or(x, n, args[2], 1e-5, "tol", &tol))
+    if (!xs || !bi_number_param(x, n, args[1], "max_iter", &max_iter) ||
+        !bi_number_param(x, n, args[2], "tol", &tol))
         return val_error();
     if (max_iter < 0 || max_iter > 1e6)
         return exec_fail(x, n->span, "karcher(): max_iter must be from 0 to 1000000");
@@ -181,7 +173,7 @@ Value bi_exec_karcher(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-/* ---- model_stock(base, models, filter_wise=false) ----------------------------------------- */
+/* ---- model_stock -------------------------------------------------------------------------- */
 
 Value bi_plan_model_stock(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "model_stock() argument 'base'")) return val_error();
@@ -199,7 +191,7 @@ Value bi_exec_model_stock(Exec *x, const Node *n, Value *args) {
     const float **b = bi_gather(x, n, args, 1, shape);
     const float **xs = bi_gather(x, n, ms, k, shape);
     bool filter_wise;
-    if (!b || !xs || !bi_bool_arg(x, n, args[2], false, "filter_wise", &filter_wise)) return val_error();
+    if (!b || !xs || !bi_bool_param(x, n, args[2], "filter_wise", &filter_wise)) return val_error();
     size_t n_rows, row_len;
     rows_of(shape, &n_rows, &row_len);
     Tensor *r = exec_new_tensor(x, shape, base->dtype, n->span);
@@ -231,7 +223,7 @@ Value bi_exec_nearswap(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-/* ---- sce(base, models, select_topk=1) ------------------------------------------------------ */
+/* ---- sce ---------------------------------------------------------------------------------- */
 
 Value bi_plan_sce(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "sce() argument 'base'")) return val_error();
@@ -247,7 +239,7 @@ Value bi_exec_sce(Exec *x, const Node *n, Value *args) {
     const Value *ms = bi_items_of(args[1], &k);
     const float **xs = bi_gather(x, n, ms, k, &base->shape);
     double topk;
-    if (!xs || !number_or(x, n, args[2], 1.0, "select_topk", &topk)) return val_error();
+    if (!xs || !bi_number_param(x, n, args[2], "select_topk", &topk)) return val_error();
     if (!(topk > 0 && topk <= 1))
         return exec_fail(x, n->span, "sce(): select_topk must be in (0, 1], found %g", topk);
     size_t numel = (size_t)base->numel;
@@ -260,7 +252,7 @@ Value bi_exec_sce(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-/* ---- ram(base, models, epsilon=1e-5), ramplus_tl(..., r=0.1, alpha=0.2) ----------------------- */
+/* ---- ram, ramplus_tl ---------------------------------------------------------------------- */
 
 Value bi_plan_ram(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     char what[64];
@@ -269,7 +261,7 @@ Value bi_plan_ram(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Sr
     const TensorSet *set = bi_plan_models(p, bi, args[0], args[1], sp[1], false, 1, SIZE_MAX);
     if (!set) return val_error();
     for (int i = 2; i < builtin_n_params(bi); i++)
-        if (!optional_number(p, args[i], sp[i], bi->params[i])) return val_error();
+        if (!optional_number(p, args[i], sp[i], bi->params[i].name)) return val_error();
     return bi_make_call(p, bi, args, call, set);
 }
 
@@ -281,10 +273,11 @@ Value bi_exec_ram(Exec *x, const Node *n, Value *args) {
     size_t k;
     const Value *ms = bi_items_of(args[1], &k);
     const float **xs = bi_gather(x, n, ms, k, &base->shape);
-    double eps, r_param = 0.1, alpha = 0.2;
-    if (!xs || !number_or(x, n, args[2], 1e-5, "epsilon", &eps) ||
-        (plus && (!number_or(x, n, args[3], 0.1, "r", &r_param) ||
-                  !number_or(x, n, args[4], 0.2, "alpha", &alpha))))
+    /* ram has no r and alpha: meth_ram reads them only for ramplus_tl. */
+    double eps, r_param = 0, alpha = 0;
+    if (!xs || !bi_number_param(x, n, args[2], "epsilon", &eps) ||
+        (plus && (!bi_number_param(x, n, args[3], "r", &r_param) ||
+                  !bi_number_param(x, n, args[4], "alpha", &alpha))))
         return val_error();
     size_t numel = (size_t)base->numel;
     Tensor *r = exec_new_tensor(x, &base->shape, base->dtype, n->span);
@@ -294,7 +287,7 @@ Value bi_exec_ram(Exec *x, const Node *n, Value *args) {
     return bi_tensor_value(r);
 }
 
-/* ---- arcee_fusion(base, model, seed=0) ----------------------------------------------------- */
+/* ---- arcee_fusion ------------------------------------------------------------------------- */
 
 Value bi_plan_arcee_fusion(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "arcee_fusion() argument 'base'") ||
@@ -311,7 +304,7 @@ Value bi_exec_arcee_fusion(Exec *x, const Node *n, Value *args) {
     const Shape *shape = bi_out_shape(x, n, base);
     const float **xs = bi_gather(x, n, args, 2, shape);
     double seed;
-    if (!xs || !number_or(x, n, args[2], 0, "seed", &seed)) return val_error();
+    if (!xs || !bi_number_param(x, n, args[2], "seed", &seed)) return val_error();
     size_t n_rows, row_len, numel = (size_t)shape_numel(shape);
     rows_of(shape, &n_rows, &row_len);
     Tensor *r = exec_new_tensor(x, shape, base->dtype, n->span);

@@ -24,13 +24,14 @@ typedef struct Matcher {
 } Matcher;
 
 
-/* Reads (pattern, mode) arguments; compiles a regex. Returns false after an error. */
+/* Reads (pattern, mode) arguments, mode with its default filled in;
+ * compiles a regex. Returns false after an error. */
 static bool matcher_init(Plan *p, Matcher *m, Value pattern, Value mode, SrcSpan pat_at, SrcSpan mode_at) {
     if (pattern.kind != V_STR)
         return plan_error(p, pat_at, "the pattern must be a string, found %s", val_kind_name(pattern.kind)),
                false;
     m->pattern = arena_strndup(&p->arena, pattern.u.str.s, pattern.u.str.len);
-    if (mode.kind == V_NONE || bi_str_is(mode, "substring")) m->mode = MATCH_SUBSTRING;
+    if (bi_str_is(mode, "substring")) m->mode = MATCH_SUBSTRING;
     else if (bi_str_is(mode, "glob")) m->mode = MATCH_GLOB;
     else if (bi_str_is(mode, "regex")) m->mode = MATCH_REGEX;
     else if (bi_str_is(mode, "exact")) m->mode = MATCH_EXACT;
@@ -70,14 +71,14 @@ static void hint_tensor(Plan *p, const TensorSet *set, const char *name) {
     if (s) diag_hint(p->diag, "did you mean '%s'?", s);
 }
 
-/* ---- select(model, pattern, mode="substring"), drop(...) ---------------------------------- */
+/* ---- select, drop ------------------------------------------------------------------------- */
 
 static Value bi_plan_filter(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call, bool keep) {
     char what[64];
     snprintf(what, sizeof what, "%s() argument 'model'", bi->name);
     if (!bi_expect_model(p, args[0], sp[0], what)) return val_error();
     Matcher m;
-    if (!matcher_init(p, &m, args[1], args[2], sp[1], sp[2])) return val_error();
+    if (!matcher_init(p, &m, args[1], bi_arg_or_default(bi, args, "mode"), sp[1], sp[2])) return val_error();
     const TensorSet *in = args[0].u.node->set;
     TensorInfo *items = plan_alloc(p, (in->n ? in->n : 1) * sizeof *items);
     size_t n = 0;

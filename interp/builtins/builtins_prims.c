@@ -43,7 +43,7 @@ static Value bi_plan_stat(Plan *p, const Builtin *bi, Value *args, const SrcSpan
                        int n_models) {
     for (int i = 0; i < n_models; i++) {
         char what[64];
-        snprintf(what, sizeof what, "%s() argument '%s'", bi->name, bi->params[i]);
+        snprintf(what, sizeof what, "%s() argument '%s'", bi->name, bi->params[i].name);
         if (!bi_expect_model(p, args[i], sp[i], what)) return val_error();
     }
     if (n_models == 2 &&
@@ -124,7 +124,7 @@ static Value bi_plan_elementwise(Plan *p, const Builtin *bi, Value *args, const 
     snprintf(what, sizeof what, "%s() argument 'model'", bi->name);
     if (!bi_expect_model(p, args[0], sp[0], what)) return val_error();
     for (int i = 1; i < builtin_n_params(bi); i++)
-        if (!bi_expect_number(p, args[i], sp[i], bi->params[i])) return val_error();
+        if (!bi_expect_number(p, args[i], sp[i], bi->params[i].name)) return val_error();
     return bi_make_call(p, bi, args, call, args[0].u.node->set);
 }
 
@@ -183,9 +183,9 @@ Value bi_plan_where(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, 
     const TensorSet *set = args[0].u.node->set;
     for (int i = 1; i <= 2; i++) {
         if (args[i].kind == V_MODEL) {
-            if (!bi_check_compatible(p, bi, set, args[i], sp[i], "the mask", bi->params[i]))
+            if (!bi_check_compatible(p, bi, set, args[i], sp[i], "the mask", bi->params[i].name))
                 return val_error();
-        } else if (!bi_expect_number(p, args[i], sp[i], bi->params[i])) {
+        } else if (!bi_expect_number(p, args[i], sp[i], bi->params[i].name)) {
             return val_error();
         }
     }

@@ -95,13 +95,15 @@ Value bi_plan_sparsify(Plan *p, const Builtin *bi, Value *args, const SrcSpan *s
     return v;
 }
 
-static bool num_or(Exec *x, const Node *n, Value *args, const char *name, double dflt, double *out) {
+/* A parameter the sparsifier takes, or 0 for one it does not take (its
+ * branch below never reads it). */
+static bool num_param(Exec *x, const Node *n, Value *args, const char *name, double *out) {
     int at = bi_param_index(n->u.call.bi, name);
-    if (at < 0 || args[at].kind == V_NONE) {
-        *out = dflt;
+    if (at < 0) {
+        *out = 0;
         return true;
     }
-    return bi_number_arg(x, n, args[at], name, out);
+    return bi_number_param(x, n, args[at], name, out);
 }
 
 Value bi_exec_sparsify(Exec *x, const Node *n, Value *args) {
@@ -109,14 +111,11 @@ Value bi_exec_sparsify(Exec *x, const Node *n, Value *args) {
     const Tensor *t = args[0].u.tensor;
     if (!t->f) return args[0];
     double density, gamma, epsilon, seed, stream;
-    if (!num_or(x, n, args, "density", 1.0, &density) || !num_or(x, n, args, "gamma", 0.01, &gamma) ||
-        !num_or(x, n, args, "epsilon", 0.15, &epsilon) || !num_or(x, n, args, "seed", 0, &seed) ||
-        !num_or(x, n, args, "stream", 0, &stream))
-        return val_error();
-    bool is_random = strcmp(bi->name, "drop_random") == 0 || strcmp(bi->name, "drop_della") == 0;
     bool rescale;
-    int at = bi_param_index(bi, "rescale");
-    if (!bi_bool_arg(x, n, at >= 0 ? args[at] : val_none(), is_random, "rescale", &rescale))
+    if (!num_param(x, n, args, "density", &density) || !num_param(x, n, args, "gamma", &gamma) ||
+        !num_param(x, n, args, "epsilon", &epsilon) || !num_param(x, n, args, "seed", &seed) ||
+        !num_param(x, n, args, "stream", &stream) ||
+        !bi_bool_param(x, n, bi_arg(bi, args, "rescale"), "rescale", &rescale))
         return val_error();
     size_t numel = (size_t)t->numel;
     size_t row_len = t->shape.rank ? (size_t)t->shape.dims[t->shape.rank - 1] : 1;
@@ -156,9 +155,9 @@ static bool check_choice(Plan *p, Value v, SrcSpan at, const char *pname, const 
 static const char *const consensus_choices[] = { "sum", "count", "none" };
 static const char *const divisor_choices[] = { "weights", "count" };
 
-/* elect_sign(deltas, weights=1, consensus="sum", weighted_election=true)
- * disjoint_merge(base, deltas, weights=1, consensus="sum", normalize=true,
- *                lambda=1, weighted_election=true, divisor="weights") */
+/* elect_sign(deltas, weights, consensus, weighted_election)
+ * disjoint_merge(base, deltas, weights, consensus, normalize, lambda,
+ *                weighted_election, divisor); the defaults are the rows'. */
 Value bi_plan_consensus(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     bool merge = strcmp(bi->name, "disjoint_merge") == 0;
     int d = merge ? 1 : 0;
@@ -177,7 +176,7 @@ Value bi_plan_consensus(Plan *p, const Builtin *bi, Value *args, const SrcSpan *
         !check_choice(p, args[d + 2], sp[d + 2], "consensus", consensus_choices, 3))
         return val_error();
     for (int i = d + 3; i < builtin_n_params(bi); i++) {
-        const char *pn = bi->params[i];
+        const char *pn = bi->params[i].name;
         bool ok = args[i].kind == V_NONE ||
                   (strcmp(pn, "lambda") == 0 ? bi_expect_number(p, args[i], sp[i], pn)
                    : strcmp(pn, "divisor") == 0 ? check_choice(p, args[i], sp[i], pn, divisor_choices, 2)
@@ -197,22 +196,24 @@ static bool read_consensus(Exec *x, const Node *n, Value *args, int first, GtaOp
     }
     for (size_t i = 0; i < k; i++)
         if (!bi_weight_at(x, n, args[first + 1], i, &(*w)[i])) return false;
-    Value c = args[first + 2];
+    Value c = bi_choice_param(x, n, args[first + 2], "consensus");
+    if (c.kind == V_ERROR) return false;
+    /* Of the options below, elect_sign lists only weighted_election, and
+     * reads no other. */
+    memset(opt, 0, sizeof *opt);
     opt->consensus = bi_str_is(c, "none") ? GTA_CONSENSUS_NONE : bi_str_is(c, "count") ? GTA_CONSENSUS_COUNT
                                                                                   : GTA_CONSENSUS_SUM;
-    opt->lambda = 1.0;
-    opt->normalize = true;
-    opt->elect_weighted = true;
-    opt->divide_by_count = false;
     for (int i = first + 3; i < builtin_n_params(bi); i++) {
-        const char *pn = bi->params[i];
+        const char *pn = bi->params[i].name;
         if (strcmp(pn, "lambda") == 0) {
-            if (args[i].kind != V_NONE && !bi_number_arg(x, n, args[i], pn, &opt->lambda)) return false;
+            if (!bi_number_param(x, n, args[i], pn, &opt->lambda)) return false;
         } else if (strcmp(pn, "divisor") == 0) {
-            opt->divide_by_count = bi_str_is(args[i], "count");
+            Value d = bi_choice_param(x, n, args[i], pn);
+            if (d.kind == V_ERROR) return false;
+            opt->divide_by_count = bi_str_is(d, "count");
         } else if (strcmp(pn, "normalize") == 0) {
-            if (!bi_bool_arg(x, n, args[i], true, pn, &opt->normalize)) return false;
-        } else if (!bi_bool_arg(x, n, args[i], true, pn, &opt->elect_weighted)) {
+            if (!bi_bool_param(x, n, args[i], pn, &opt->normalize)) return false;
+        } else if (!bi_bool_param(x, n, args[i], pn, &opt->elect_weighted)) {
             return false;
         }
     }

@@ -1,7 +1,8 @@
 /* mergekit_config.c - mergekit's configuration language for the importer:
- * the table of merge methods with their parameters (mergekit's names,
- * kinds and defaults, and the mergelang keyword each becomes), and the
- * reading of YAML documents into MkStage records.
+ * the table of merge methods with their parameters (mergekit's names and
+ * kinds, and the mergelang keyword each becomes; the defaults are the
+ * built-ins' in the registry, interp/builtins/builtins.c), and the reading
+ * of YAML documents into MkStage records.
  *
  * Every field is validated here, so the emitter can trust what it reads.
  * Policy for fields mergekit ignores without a word:
@@ -18,66 +19,65 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "interp/builtins/builtins.h"
 #include "interp/mergekit/mergekit_int.h"
 #include "interp/syntax/suggest.h"
 
 /* ---- the method table ---------------------------------------------------------- */
 
-/* Global parameters: a number or a flag with mergekit's default; `t` has
- * none and is required. Per-model (tensor) parameters: PM. */
-#define NUM(n, d) { .name = n, .arg = n, .type = MKP_NUMBER, .dflt = d }
-#define FLAG(n, d) { .name = n, .arg = n, .type = MKP_BOOL, .dflt = d }
+/* Global parameters: a number or a flag under the same name as the
+ * built-in's, with its default; `t` has none in mergekit and is required.
+ * Per-model (tensor) parameters: PM, with the built-in's name (mergekit's
+ * weight is our weights); P_WEIGHT is required by mergekit. */
+#define NUM(n) { .name = n, .arg = n, .type = MKP_NUMBER }
+#define FLAG(n) { .name = n, .arg = n, .type = MKP_BOOL }
 #define REQUIRED_NUM(n) { .name = n, .arg = n, .required = true, .type = MKP_NUMBER }
-#define PM(n, a, d) { .name = n, .arg = a, .per_model = true, .required = (d) == NULL, .type = MKP_NUMBER, .dflt = d }
-#define P_WEIGHT PM("weight", "weights", NULL)
-#define P_DENSITY PM("density", "density", "1")
-#define P_GAMMA PM("gamma", "gamma", "0.01")
-#define P_EPSILON PM("epsilon", "epsilon", "0.15")
-#define P_LAMBDA NUM("lambda", "1")
-#define P_INT8 { .name = "int8_mask", .type = MKP_BOOL, .dflt = "false", \
+#define PM(n, a) { .name = n, .arg = a, .per_model = true, .type = MKP_NUMBER }
+#define P_WEIGHT { .name = "weight", .arg = "weights", .per_model = true, .required = true, .type = MKP_NUMBER }
+#define P_DENSITY PM("density", "density")
+#define P_GAMMA PM("gamma", "gamma")
+#define P_EPSILON PM("epsilon", "epsilon")
+#define P_LAMBDA NUM("lambda")
+#define P_INT8 { .name = "int8_mask", .type = MKP_BOOL, \
                  .note = "a memory option of mergekit; no effect on the result" }
 /* Not read by mergekit (it always elects by sum); mergelang's ties family
  * offers the count election, so the importer honours it. */
-#define P_CONSENSUS { .name = "consensus_method", .arg = "consensus", .type = MKP_CHOICE, .dflt = "\"sum\"" }
-#define TA_UNUSED(n, pm, t, d) { .name = n, .per_model = pm, .type = t, .dflt = d, .warn = true, \
+#define P_CONSENSUS { .name = "consensus_method", .arg = "consensus", .type = MKP_CHOICE }
+#define TA_UNUSED(n, pm, t) { .name = n, .per_model = pm, .type = t, .warn = true, \
     .note = "task_arithmetic does not sparsify: mergekit reads " n " but it changes nothing" }
 
 static const MkMethod methods[] = {
-    { "linear", "linear", FORM_LIST, 1, 0, false, { P_WEIGHT, FLAG("normalize", "true") } },
-    { "slerp", "slerp", FORM_BASE_ONE, 1, 1, false, { REQUIRED_NUM("t") } },
-    { "nuslerp", "nuslerp", FORM_LIST_BASE, 2, 2, false,
-      { P_WEIGHT, FLAG("nuslerp_flatten", "true"), FLAG("nuslerp_row_wise", "false") } },
-    { "multislerp", "multislerp", FORM_LIST_BASE, 1, 0, false,
-      { P_WEIGHT, FLAG("normalize_weights", "true"), NUM("eps", "1e-8") } },
-    { "karcher", "karcher", FORM_LIST, 1, 0, false, { NUM("max_iter", "10"), NUM("tol", "1e-5") } },
-    { "task_arithmetic", "task_arithmetic", FORM_BASE_LIST, 1, 0, false,
-      { P_WEIGHT, TA_UNUSED("density", true, MKP_NUMBER, "1"), P_LAMBDA, FLAG("normalize", "false"),
-        TA_UNUSED("rescale", false, MKP_BOOL, "false"), P_INT8 } },
-    { "ties", "ties", FORM_BASE_LIST, 1, 0, false,
-      { P_WEIGHT, P_DENSITY, P_LAMBDA, FLAG("normalize", "true"), FLAG("rescale", "false"), P_INT8, P_CONSENSUS } },
-    { "dare_ties", "dare_ties", FORM_BASE_LIST, 1, 0, true,
-      { P_WEIGHT, P_DENSITY, P_LAMBDA, FLAG("normalize", "false"), FLAG("rescale", "true"), P_INT8, P_CONSENSUS } },
-    { "dare_linear", "dare_linear", FORM_BASE_LIST, 1, 0, true,
-      { P_WEIGHT, P_DENSITY, P_LAMBDA, FLAG("normalize", "false"), FLAG("rescale", "true"), P_INT8 } },
-    { "breadcrumbs", "breadcrumbs", FORM_BASE_LIST, 1, 0, false,
-      { P_WEIGHT, P_DENSITY, P_GAMMA, P_LAMBDA, FLAG("normalize", "false"), FLAG("rescale", "false"), P_INT8 } },
-    { "breadcrumbs_ties", "breadcrumbs_ties", FORM_BASE_LIST, 1, 0, false,
-      { P_WEIGHT, P_DENSITY, P_GAMMA, P_LAMBDA, FLAG("normalize", "false"), FLAG("rescale", "false"), P_INT8,
-        P_CONSENSUS } },
-    { "della", "della", FORM_BASE_LIST, 1, 0, true,
-      { P_WEIGHT, P_DENSITY, P_EPSILON, P_LAMBDA, FLAG("normalize", "true"), FLAG("rescale", "true"), P_INT8,
-        P_CONSENSUS } },
-    { "della_linear", "della_linear", FORM_BASE_LIST, 1, 0, true,
-      { P_WEIGHT, P_DENSITY, P_EPSILON, P_LAMBDA, FLAG("normalize", "false"), FLAG("rescale", "true"), P_INT8 } },
-    { "sce", "sce", FORM_BASE_LIST, 1, 0, false, { NUM("select_topk", "1"), P_INT8 } },
-    { "ram", "ram", FORM_BASE_LIST, 1, 0, false, { NUM("epsilon", "1e-5") } },
-    { "ramplus_tl", "ramplus_tl", FORM_BASE_LIST, 1, 0, false,
-      { NUM("epsilon", "1e-5"), NUM("r", "0.1"), NUM("alpha", "0.2") } },
-    { "model_stock", "model_stock", FORM_BASE_LIST, 2, 0, false, { FLAG("filter_wise", "false") } },
-    { "nearswap", "nearswap", FORM_BASE_ONE, 1, 1, false, { REQUIRED_NUM("t") } },
-    { "arcee_fusion", "arcee_fusion", FORM_BASE_ONE, 1, 1, true, { { .name = NULL } } },
+    { "linear", "linear", FORM_LIST, 1, 0, { P_WEIGHT, FLAG("normalize") } },
+    { "slerp", "slerp", FORM_BASE_ONE, 1, 1, { REQUIRED_NUM("t") } },
+    { "nuslerp", "nuslerp", FORM_LIST_BASE, 2, 2, { P_WEIGHT, FLAG("nuslerp_flatten"), FLAG("nuslerp_row_wise") } },
+    { "multislerp", "multislerp", FORM_LIST_BASE, 1, 0, { P_WEIGHT, FLAG("normalize_weights"), NUM("eps") } },
+    { "karcher", "karcher", FORM_LIST, 1, 0, { NUM("max_iter"), NUM("tol") } },
+    { "task_arithmetic", "task_arithmetic", FORM_BASE_LIST, 1, 0,
+      { P_WEIGHT, TA_UNUSED("density", true, MKP_NUMBER), P_LAMBDA, FLAG("normalize"),
+        TA_UNUSED("rescale", false, MKP_BOOL), P_INT8 } },
+    { "ties", "ties", FORM_BASE_LIST, 1, 0,
+      { P_WEIGHT, P_DENSITY, P_LAMBDA, FLAG("normalize"), FLAG("rescale"), P_INT8, P_CONSENSUS } },
+    { "dare_ties", "dare_ties", FORM_BASE_LIST, 1, 0,
+      { P_WEIGHT, P_DENSITY, P_LAMBDA, FLAG("normalize"), FLAG("rescale"), P_INT8, P_CONSENSUS } },
+    { "dare_linear", "dare_linear", FORM_BASE_LIST, 1, 0,
+      { P_WEIGHT, P_DENSITY, P_LAMBDA, FLAG("normalize"), FLAG("rescale"), P_INT8 } },
+    { "breadcrumbs", "breadcrumbs", FORM_BASE_LIST, 1, 0,
+      { P_WEIGHT, P_DENSITY, P_GAMMA, P_LAMBDA, FLAG("normalize"), FLAG("rescale"), P_INT8 } },
+    { "breadcrumbs_ties", "breadcrumbs_ties", FORM_BASE_LIST, 1, 0,
+      { P_WEIGHT, P_DENSITY, P_GAMMA, P_LAMBDA, FLAG("normalize"), FLAG("rescale"), P_INT8, P_CONSENSUS } },
+    { "della", "della", FORM_BASE_LIST, 1, 0,
+      { P_WEIGHT, P_DENSITY, P_EPSILON, P_LAMBDA, FLAG("normalize"), FLAG("rescale"), P_INT8, P_CONSENSUS } },
+    { "della_linear", "della_linear", FORM_BASE_LIST, 1, 0,
+      { P_WEIGHT, P_DENSITY, P_EPSILON, P_LAMBDA, FLAG("normalize"), FLAG("rescale"), P_INT8 } },
+    { "sce", "sce", FORM_BASE_LIST, 1, 0, { NUM("select_topk"), P_INT8 } },
+    { "ram", "ram", FORM_BASE_LIST, 1, 0, { NUM("epsilon") } },
+    { "ramplus_tl", "ramplus_tl", FORM_BASE_LIST, 1, 0, { NUM("epsilon"), NUM("r"), NUM("alpha") } },
+    { "model_stock", "model_stock", FORM_BASE_LIST, 2, 0, { FLAG("filter_wise") } },
+    { "nearswap", "nearswap", FORM_BASE_ONE, 1, 1, { REQUIRED_NUM("t") } },
+    { "arcee_fusion", "arcee_fusion", FORM_BASE_ONE, 1, 1, { { .name = NULL } } },
     /* scale has no default in mergekit (no scaling); 1 is the same. */
-    { "passthrough", NULL, FORM_PASSTHROUGH, 1, 1, false, { PM("scale", "scale", "1") } },
+    { "passthrough", NULL, FORM_PASSTHROUGH, 1, 1,
+      { { .name = "scale", .arg = "scale", .per_model = true, .type = MKP_NUMBER, .own_dflt = "1" } } },
 };
 
 #define N_METHODS (sizeof methods / sizeof methods[0])
@@ -98,6 +98,19 @@ const MkParam *mkimport_param(const MkMethod *m, const char *name) {
     for (int i = 0; i < MK_MAX_PARAMS && m->params[i].name; i++)
         if (strcmp(m->params[i].name, name) == 0) return &m->params[i];
     return NULL;
+}
+
+const char *mkimport_param_default(const MkMethod *m, const MkParam *p) {
+    if (p->required) return NULL;
+    if (!m->builtin || !p->arg) return p->own_dflt;
+    const Builtin *bi = builtin_find(m->builtin);
+    int i = bi ? builtin_param_index(bi, p->arg) : -1;
+    return i >= 0 ? bi->params[i].dflt : NULL;
+}
+
+bool mkimport_is_random(const MkMethod *m) {
+    const Builtin *bi = m->builtin ? builtin_find(m->builtin) : NULL;
+    return bi && builtin_param_index(bi, "seed") >= 0;
 }
 
 /* ---- messages ---------------------------------------------------------------------- */
@@ -704,14 +717,18 @@ static bool read_doc(Mk *mk, MkStage *st, const MkYNode *root, bool multi) {
     st->method = mkimport_method(mm->text);
     st->method_at = mm->at;
     if (!st->method) {
-        const char *names[32];
-        size_t n = mkimport_method_names(names, 32);
+        const char *names[N_METHODS];
+        size_t n = mkimport_method_names(names, N_METHODS);
         err(mk, mm->at, "unknown merge_method '%s'", mm->text);
         const char *near = suggest_closest(mm->text, names, n);
-        if (near) diag_hint(mk->diag, "did you mean '%s'?", near);
-        else diag_hint(mk->diag, "mergekit's methods: linear, slerp, nuslerp, multislerp, karcher, task_arithmetic, "
-                                 "ties, dare_ties, dare_linear, breadcrumbs, breadcrumbs_ties, della, della_linear, "
-                                 "sce, ram, ramplus_tl, model_stock, nearswap, arcee_fusion, passthrough");
+        if (near) {
+            diag_hint(mk->diag, "did you mean '%s'?", near);
+        } else {
+            char list[512] = "";
+            for (size_t i = 0, used = 0; i < n && used < sizeof list; i++)
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
+            diag_hint(mk->diag, "mergekit's methods: %s", list);
+        }
         return false;
     }
     const MkYNode *models = mkimport_yaml_get(root, "models"), *slices = mkimport_yaml_get(root, "slices");

@@ -330,9 +330,10 @@ static Chain chain(Em *e, const MkParam *p, const MkYNode *const *levels, int n_
             if (!f) c.complete = true;
         }
     }
-    if (n > 0 && !c.complete && p->dflt) {
+    const char *dflt = mkimport_param_default(e->st->method, p);
+    if (n > 0 && !c.complete && dflt) {
         conds[n] = NULL;
-        vals[n++] = (char *)p->dflt;
+        vals[n++] = (char *)dflt;
         c.complete = true;
     }
     if (n > 0) {
@@ -489,7 +490,7 @@ static bool finish_call(Em *e, const char *var, const char *func, Args *a) {
     size_t used = 0;
     for (int k = 0; k < np; k++) {
         for (size_t i = 0; i < a->n_kw; i++) {
-            if (strcmp(bi->params[k], a->kw[i]) == 0) {
+            if (strcmp(bi->params[k].name, a->kw[i]) == 0) {
                 args[n++] = fmt(e, "%s = %s", a->kw[i], a->val[i]);
                 used++;
             }
@@ -498,7 +499,7 @@ static bool finish_call(Em *e, const char *var, const char *func, Args *a) {
     if (used != a->n_kw) {
         for (size_t i = 0; i < a->n_kw; i++) {
             bool found = false;
-            for (int k = 0; k < np; k++) found = found || strcmp(bi->params[k], a->kw[i]) == 0;
+            for (int k = 0; k < np; k++) found = found || strcmp(bi->params[k].name, a->kw[i]) == 0;
             if (!found)
                 diag_error(e->mk->diag, e->st->method_at, "mergelang's %s() has no parameter '%s' to translate to",
                            func, a->kw[i]);
@@ -526,6 +527,7 @@ static bool per_model_args(Em *e, const MkSlice *sl, const MkSource *const *inpu
     for (int k = 0; k < MK_MAX_PARAMS && m->params[k].name; k++) {
         const MkParam *p = &m->params[k];
         if (!p->per_model || !p->arg || m->form == FORM_PASSTHROUGH) continue;
+        const char *dflt = mkimport_param_default(m, p);
         const char **vals = arena_array(e->mk->arena, n ? n : 1, sizeof *vals);
         if (!vals) return false;
         size_t given = 0;
@@ -543,8 +545,8 @@ static bool per_model_args(Em *e, const MkSlice *sl, const MkSource *const *inpu
             if (c.expr) {
                 given++;
                 vals[i] = bind(e, hint_for(e, p->name, ref_var(e, inputs[i]->ref)), c.expr);
-            } else if (p->dflt) {
-                vals[i] = p->dflt;
+            } else if (dflt) {
+                vals[i] = dflt;
             } else {
                 if (inputs[i]->appended) {
                     diag_error(e->mk->diag, inputs[i]->at, "%s merges base_model as one more input, and it has no %s",
@@ -610,7 +612,7 @@ static bool global_args(Em *e, const MkSlice *sl, Args *a) {
                 e->yaml, line_of(e, c.at));
         add_kw(a, p->arg, bind(e, hint_for(e, p->name, NULL), c.expr));
     }
-    if (m->random) add_kw(a, "seed", "seed");
+    if (mkimport_is_random(m)) add_kw(a, "seed", "seed");
     return ok;
 }
 
@@ -859,7 +861,7 @@ static void emit_models(Em *e) {
 
 static bool any_random(const Mk *mk) {
     for (size_t i = 0; i < mk->n_stages; i++)
-        if (mk->stages[i].method->random) return true;
+        if (mkimport_is_random(mk->stages[i].method)) return true;
     return false;
 }
 

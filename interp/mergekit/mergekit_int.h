@@ -47,15 +47,20 @@ const MkYNode *mkimport_yaml_get(const MkYNode *map, const char *key);
 
 typedef enum { MKP_NUMBER, MKP_BOOL, MKP_CHOICE } MkPType;
 
+/* A mergekit parameter and the built-in parameter it becomes. Its default
+ * is not here: it is the built-in's, from the registry (mergekit's and
+ * mergelang's defaults are the same; mkimport_param_default). */
 typedef struct MkParam {
     const char *name;      /* mergekit's name */
     const char *arg;       /* the built-in's keyword; NULL when it has no effect */
     bool per_model;        /* a tensor parameter, read for each model */
-    bool required;
+    bool required;         /* mergekit has no default for it */
     MkPType type;
-    const char *dflt;      /* mergekit's default as recipe text; NULL when none */
     const char *note;      /* why arg is NULL: a comment in the recipe */
     bool warn;             /* also warn when it is given (arg NULL) */
+    /* The default of a parameter no built-in takes (passthrough's scale),
+     * as recipe text. */
+    const char *own_dflt;
 } MkParam;
 
 /* How the base model takes part, and so how the built-in is called. */
@@ -74,13 +79,18 @@ typedef struct MkMethod {
     const char *builtin;   /* the mergelang built-in (NULL for passthrough) */
     MkForm form;
     int min_models, max_models;  /* models besides the base (all inputs for FORM_LIST); 0 = any */
-    bool random;           /* takes seed= */
     MkParam params[MK_MAX_PARAMS];
 } MkMethod;
 
 const MkMethod *mkimport_method(const char *name);
 size_t mkimport_method_names(const char **out, size_t cap);
 const MkParam *mkimport_param(const MkMethod *m, const char *name);
+/* p's default as recipe text: the registry's default of the built-in
+ * parameter it becomes; NULL when mergekit requires it. */
+const char *mkimport_param_default(const MkMethod *m, const MkParam *p);
+/* The method draws random numbers: its built-in takes seed= (the recipe
+ * gets a `param seed`). */
+bool mkimport_is_random(const MkMethod *m);
 
 /* ---- the configuration ------------------------------------------------------------ */
 

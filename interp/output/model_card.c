@@ -1,7 +1,8 @@
 /* model_card.c - what travels with a merged checkpoint besides its weights:
  * the recipe (recipe.merge, imports inlined so it stands alone) and the
  * model card (README.md with Hugging Face front matter, the methods used
- * with their papers, the inputs, and the recipe text). */
+ * with their papers as the built-in registry cites them, the inputs, and
+ * the recipe text). */
 #include "interp/output/model_card.h"
 
 #include <stdio.h>
@@ -56,31 +57,9 @@ char *card_recipe(const Plan *p, size_t *len) {
     return text;
 }
 
-/* Papers of the methods, for the card. */
-static const struct { const char *name, *paper; } papers[] = {
-    { "linear", "Model Soups (Wortsman et al., ICML 2022, arXiv:2203.05482)" },
-    { "slerp", "spherical linear interpolation (Shoemake 1985)" },
-    { "nuslerp", "spherical interpolation, row- or column-wise, of models or task vectors" },
-    { "multislerp", "spherical interpolation of several models" },
-    { "karcher", "Karcher (Riemannian) mean on the sphere" },
-    { "task_arithmetic", "Editing Models with Task Arithmetic (Ilharco et al., ICLR 2023, arXiv:2212.04089)" },
-    { "ties", "TIES-Merging (Yadav et al., NeurIPS 2023, arXiv:2306.01708)" },
-    { "dare_ties", "DARE (Yu et al., ICML 2024, arXiv:2311.03099) with TIES sign consensus" },
-    { "dare_linear", "DARE (Yu et al., ICML 2024, arXiv:2311.03099)" },
-    { "breadcrumbs", "Model Breadcrumbs (Davari & Belilovsky, ECCV 2024, arXiv:2312.06795)" },
-    { "breadcrumbs_ties", "Model Breadcrumbs with TIES sign consensus" },
-    { "della", "DELLA-Merging (Deep et al., 2024, arXiv:2406.11617)" },
-    { "della_linear", "DELLA-Merging without sign consensus" },
-    { "sce", "SCE merging (FuseChat, Wan et al., 2024, arXiv:2408.07990)" },
-    { "model_stock", "Model Stock (Jang et al., ECCV 2024, arXiv:2403.19522)" },
-    { "nearswap", "NearSwap interpolation" },
-    { "ram", "Reinforced Agent Merging (arXiv:2601.13572)" },
-    { "ramplus_tl", "Reinforced Agent Merging plus (arXiv:2601.13572)" },
-    { "arcee_fusion", "Arcee Fusion (importance-masked merge)" },
-    { "align", "Git Re-Basin weight matching (Ainsworth, Hayase & Srinivasa, ICLR 2023, arXiv:2209.04836)" },
-};
-
-static void collect(Value v, const char **found, size_t *n, bool *seen, int depth) {
+/* The built-ins with a paper (the registry's, builtins.c) that v's graph
+ * calls, each once, in the order first reached. */
+static void collect(Value v, const Builtin **found, size_t *n, bool *seen, int depth) {
     if (depth > 200) return;
     if (v.kind == V_LIST) {
         for (size_t i = 0; i < v.u.list->n; i++) collect(v.u.list->items[i], found, n, seen, depth + 1);
@@ -90,15 +69,14 @@ static void collect(Value v, const char **found, size_t *n, bool *seen, int dept
     const Node *node = v.u.node;
     seen[node->id] = true;
     switch (node->kind) {
-    case N_CALL:
-        for (size_t k = 0; k < sizeof papers / sizeof papers[0]; k++) {
-            if (strcmp(papers[k].name, node->u.call.bi->name) != 0) continue;
-            bool dup = false;
-            for (size_t j = 0; j < *n; j++) dup = dup || found[j] == papers[k].name;
-            if (!dup && *n < 32) found[(*n)++] = papers[k].name;
-        }
+    case N_CALL: {
+        const Builtin *bi = node->u.call.bi;
+        bool dup = false;
+        for (size_t j = 0; j < *n; j++) dup = dup || found[j] == bi;
+        if (bi->paper && !dup && *n < 32) found[(*n)++] = bi;
         for (size_t i = 0; i < node->u.call.nargs; i++) collect(node->u.call.args[i], found, n, seen, depth + 1);
         return;
+    }
     case N_UNARY:
     case N_BINARY:
         collect(node->u.op.a, found, n, seen, depth + 1);
@@ -113,12 +91,6 @@ static void collect(Value v, const char **found, size_t *n, bool *seen, int dept
     }
 }
 
-static const char *paper_of(const char *name) {
-    for (size_t k = 0; k < sizeof papers / sizeof papers[0]; k++)
-        if (strcmp(papers[k].name, name) == 0) return papers[k].paper;
-    return "";
-}
-
 char *card_readme(const Plan *p, const SaveRequest *r, const char *recipe, size_t *len) {
     char *text = NULL;
     *len = 0;
@@ -130,7 +102,7 @@ char *card_readme(const Plan *p, const SaveRequest *r, const char *recipe, size_
         free(text);
         return NULL;
     }
-    const char *methods[32];
+    const Builtin *methods[32];
     size_t n_methods = 0;
     collect(r->model, methods, &n_methods, seen, 0);
     free(seen);
@@ -143,7 +115,7 @@ char *card_readme(const Plan *p, const SaveRequest *r, const char *recipe, size_
           "recipe below.\n\n## Merge methods\n\n",
           out);
     if (n_methods == 0) fputs("- plain arithmetic on the models (no merge method)\n", out);
-    for (size_t i = 0; i < n_methods; i++) fprintf(out, "- `%s`: %s\n", methods[i], paper_of(methods[i]));
+    for (size_t i = 0; i < n_methods; i++) fprintf(out, "- `%s`: %s\n", methods[i]->name, methods[i]->paper);
     fputs("\n## Inputs\n\n", out);
     for (size_t i = 0; i < p->n_ckpts; i++) {
         const Ckpt *c = p->ckpts[i].ckpt;

@@ -96,7 +96,7 @@ static void describe_args(Describer *d, Exec *x, const Node *n, FILE *out, int d
         if (a.kind == V_NONE) continue;
         fputs(first ? "" : ", ", out);
         first = false;
-        if ((int)i >= bi->n_required && bi->params[i][0] != '*') fprintf(out, "%s=", bi->params[i]);
+        if ((int)i >= builtin_n_required(bi) && bi->params[i].name[0] != '*') fprintf(out, "%s=", bi->params[i].name);
         describe(d, x, a, out, depth + 1);
     }
 }

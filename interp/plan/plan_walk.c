@@ -313,7 +313,8 @@ static Value call_builtin(Plan *p, Env *env, const Builtin *bi, const Ast *call)
         spans[i] = call->span;
     }
     const AstList *al = &call->u.call.args;
-    bool variadic = np > 0 && bi->params[0][0] == '*';
+    bool variadic = np > 0 && bi->params[0].name[0] == '*';
+    char hint[BUILTIN_TEXT_MAX];
     ValList *rest = NULL;
     if (variadic) {
         rest = plan_alloc(p, sizeof *rest);
@@ -344,20 +345,21 @@ static Value call_builtin(Plan *p, Env *env, const Builtin *bi, const Ast *call)
             seen_kw = true;
             idx = -1;
             for (int i = 0; i < np; i++)
-                if (strcmp(bi->params[i], a->u.bind.name) == 0) idx = i;
+                if (strcmp(bi->params[i].name, a->u.bind.name) == 0) idx = i;
             vexpr = a->u.bind.value;
             if (idx < 0) {
                 diag_error(p->diag, a->u.bind.name_span, "%s() has no parameter '%s'", bi->name,
                            a->u.bind.name);
-                const char *s = suggest_closest(a->u.bind.name, bi->params, (size_t)np);
+                const char *names[BUILTIN_MAX_PARAMS];
+                const char *s = suggest_closest(a->u.bind.name, names, builtin_param_names(bi, names));
                 if (s) diag_hint(p->diag, "did you mean '%s'?", s);
-                else diag_hint(p->diag, "%s", bi->signature);
+                else diag_hint(p->diag, "%s", builtin_hint(bi, hint, sizeof hint));
                 (void)walk(p, env, vexpr);
                 bad = true;
                 continue;
             }
             if (given[idx]) {
-                plan_error(p, a->u.bind.name_span, "argument '%s' is given twice", bi->params[idx]);
+                plan_error(p, a->u.bind.name_span, "argument '%s' is given twice", bi->params[idx].name);
                 bad = true;
                 continue;
             }
@@ -371,7 +373,7 @@ static Value call_builtin(Plan *p, Env *env, const Builtin *bi, const Ast *call)
             if (pos >= np) {
                 diag_error(p->diag, a->span, "%s() takes at most %d argument%s", bi->name, np,
                            np == 1 ? "" : "s");
-                diag_hint(p->diag, "%s", bi->signature);
+                diag_hint(p->diag, "%s", builtin_hint(bi, hint, sizeof hint));
                 bad = true;
                 continue;
             }
@@ -382,11 +384,11 @@ static Value call_builtin(Plan *p, Env *env, const Builtin *bi, const Ast *call)
         given[idx] = true;
         if (args[idx].kind == V_ERROR) bad = true;
     }
-    for (int i = 0; i < bi->n_required && !bad; i++) {
+    for (int i = 0; i < builtin_n_required(bi) && !bad; i++) {
         if (!given[i]) {
             diag_error(p->diag, call->span, "%s() is missing its argument '%s'", bi->name,
-                       bi->params[i]);
-            diag_hint(p->diag, "%s", bi->signature);
+                       bi->params[i].name);
+            diag_hint(p->diag, "%s", builtin_hint(bi, hint, sizeof hint));
             bad = true;
         }
     }
@@ -493,7 +495,7 @@ Value plan_apply(Plan *p, Value f, const Value *args, size_t n, SrcSpan at) {
             a[i] = val_none();
             spans[i] = at;
         }
-        if (np > 0 && bi->params[0][0] == '*') {
+        if (np > 0 && bi->params[0].name[0] == '*') {
             ValList *l = plan_alloc(p, sizeof *l);
             l->n = n;
             l->items = plan_alloc(p, (n ? n : 1) * sizeof *l->items);
@@ -503,8 +505,8 @@ Value plan_apply(Plan *p, Value f, const Value *args, size_t n, SrcSpan at) {
         } else {
             if (n > (size_t)np)
                 return plan_error(p, at, "%s() takes at most %d argument%s", bi->name, np, np == 1 ? "" : "s");
-            if (n < (size_t)bi->n_required)
-                return plan_error(p, at, "%s() is missing its argument '%s'", bi->name, bi->params[n]);
+            if (n < (size_t)builtin_n_required(bi))
+                return plan_error(p, at, "%s() is missing its argument '%s'", bi->name, bi->params[n].name);
             for (size_t i = 0; i < n; i++) a[i] = args[i];
         }
         if (!bi->plan) return plan_error(p, at, "%s() cannot be called this way", bi->name);

@@ -9,7 +9,11 @@
  * the rest blanked out, so a caret points into the line as typed.
  *
  * The commands that compute (:stats, :diff, :conflicts) go tensor by
- * tensor, each in its own arena, and stop between tensors on Ctrl-C. */
+ * tensor, each in its own arena, and stop between tensors on Ctrl-C.
+ *
+ * Every command is one row of the table at the end (name, arguments, help
+ * text, handler): :help, completion (repl_complete.c) and the dispatcher
+ * read it. */
 #include <errno.h>
 #include <fnmatch.h>
 #include <math.h>
@@ -23,11 +27,6 @@
 #include "interp/repl/repl_int.h"
 #include "interp/syntax/suggest.h"
 #include "interp/syntax/syntax.h"
-
-const char *const repl_command_names[] = {
-    ":help", ":load", ":tensors", ":info", ":stats", ":diff", ":conflicts", ":plan", ":save", ":time",
-    ":quit", NULL
-};
 
 /* ---- arguments ---------------------------------------------------------------- */
 
@@ -191,36 +190,6 @@ static int name_width(const TensorSet *s, const size_t *order, size_t n, int cap
 static const char *dtype_name(DType d) {
     const char *s = dtype_torch_name(d);
     return s ? s : dtype_st_name(d);
-}
-
-/* ---- :help ---------------------------------------------------------------------- */
-
-static void repl_cmd_help(Repl *r) {
-    fputs("Statements and expressions of the language run as in a recipe; names may be\n"
-          "bound again. An expression's value is shown: a model as a summary, m[\"name\"]\n"
-          "(one tensor) with its statistics, anything else as it is.\n"
-          "\n"
-          "  :help                    this list\n"
-          "  :load FILE               run a recipe's statements here (its saves are not run)\n"
-          "  :tensors M [PATTERN]     M's tensors in order, with shape and dtype; PATTERN is\n"
-          "                           a substring, or a glob when it has * ? or [\n"
-          "  :info M                  tensors, parameters, dtypes, bytes, layers, architecture\n"
-          "  :stats EXPR              norm, mean, std, min, max of every tensor (or the value\n"
-          "                           of a per-tensor expression for each tensor)\n"
-          "  :diff A B                per tensor and per layer: cosine similarity and\n"
-          "                           |A - B| / |B|\n"
-          "  :conflicts BASE M1 M2... per layer: share of entries where the task vectors\n"
-          "                           Mi - BASE disagree in sign (what TIES resolves)\n"
-          "  :plan EXPR               for each output tensor: the operation and inputs that\n"
-          "                           produce it, dtype and bytes (reads no tensor data)\n"
-          "  :save EXPR DIR [--force] write EXPR as a checkpoint to DIR\n"
-          "  :time                    show how long each input takes (toggle)\n"
-          "  :quit [STATUS]           leave (also Ctrl-D)\n"
-          "\n"
-          "Arguments are separated by spaces (commas when an argument has spaces that do\n"
-          "not sit next to an operator). Tab completes names, keyword arguments, commands\n"
-          "and tensor names in m[\"...; Ctrl-C stops a long command.\n",
-          r->out);
 }
 
 /* ---- :load ------------------------------------------------------------------------- */
@@ -688,7 +657,7 @@ static void repl_cmd_plan(Repl *r, const char *name, const char *line, size_t fr
     }
     const SrcFile *f = r->srcs[r->n_srcs - 1];
     SaveRequest req = { .model = m, .path = arena_strndup(&r->plan.arena, line + from, to - from),
-                        .shard_bytes = 5000000000ull, .span = { f, (uint32_t)from, (uint32_t)to } };
+                        .shard_bytes = bi_save_default_shard_bytes(), .span = { f, (uint32_t)from, (uint32_t)to } };
     SaveRequest *saves = r->plan.saves;
     size_t n_saves = r->plan.n_saves;
     r->plan.saves = &req;
@@ -742,6 +711,121 @@ static void repl_cmd_save(Repl *r, const char *name, const char *line, size_t fr
     r->plan.overwrite = old;
 }
 
+/* ---- the command table ---------------------------------------------------------------------------------- */
+
+/* One command line: the input's name (for messages), the line, the
+ * argument text line[from, to), and for commands that split their
+ * arguments, args[0..n). */
+typedef struct CmdCall {
+    const char *name, *line;
+    size_t from, to;
+    const Arg *args;
+    size_t n;
+} CmdCall;
+
+typedef struct ReplCmd {
+    const char *name;          /* ":load" */
+    const char *usage;         /* its arguments as :help shows them; "" for none */
+    const char *help;          /* what it does; each '\n' starts a continuation line */
+    bool splits;               /* its arguments are split into several expressions */
+    void (*run)(Repl *r, const CmdCall *c);
+} ReplCmd;
+
+static void run_help(Repl *r, const CmdCall *c);
+
+static void run_load(Repl *r, const CmdCall *c) {
+    Arg a = { c->from, c->to };
+    char *path = c->from < c->to ? arg_word(c->line, a) : NULL;
+    if (!path) diag_plain(&r->diag, "usage: :load FILE");
+    else repl_load(r, path);
+    free(path);
+}
+
+static void run_tensors(Repl *r, const CmdCall *c) { repl_cmd_tensors(r, c->name, c->line, c->args, c->n); }
+
+static void run_info(Repl *r, const CmdCall *c) {
+    Value m;
+    if (c->from >= c->to) diag_plain(&r->diag, "usage: :info M");
+    else if (repl_eval_slice(r, c->name, c->line, c->from, c->to, &m)) {
+        if (m.kind == V_MODEL) repl_model_info(r, m);
+        else diag_plain(&r->diag, ":info describes a model; this is %s", val_kind_name(m.kind));
+    }
+}
+
+static void run_stats(Repl *r, const CmdCall *c) { repl_cmd_stats(r, c->name, c->line, c->from, c->to); }
+static void run_diff(Repl *r, const CmdCall *c) { repl_cmd_diff(r, c->name, c->line, c->args, c->n); }
+static void run_conflicts(Repl *r, const CmdCall *c) { repl_cmd_conflicts(r, c->name, c->line, c->args, c->n); }
+static void run_plan(Repl *r, const CmdCall *c) { repl_cmd_plan(r, c->name, c->line, c->from, c->to); }
+static void run_save(Repl *r, const CmdCall *c) { repl_cmd_save(r, c->name, c->line, c->from, c->to); }
+
+static void run_time(Repl *r, const CmdCall *c) {
+    r->timing = !r->timing;
+    fprintf(r->out, "timing %s\n", r->timing ? "on" : "off");
+}
+
+static void run_quit(Repl *r, const CmdCall *c) {
+    char *end = NULL;
+    long st = c->from < c->to ? strtol(c->line + c->from, &end, 10) : -1;
+    if (c->from < c->to && (end != c->line + c->to || st < 0 || st > 255)) {
+        diag_plain(&r->diag, "usage: :quit [STATUS], a number from 0 to 255");
+    } else {
+        r->quit = true;
+        r->quit_status = (int)st;
+    }
+}
+
+static const ReplCmd commands[] = {
+    { ":help", "", "this list", false, run_help },
+    { ":load", "FILE", "run a recipe's statements here (its saves are not run)", false, run_load },
+    { ":tensors", "M [PATTERN]", "M's tensors in order, with shape and dtype; PATTERN is\n"
+                                 "a substring, or a glob when it has * ? or [", true, run_tensors },
+    { ":info", "M", "tensors, parameters, dtypes, bytes, layers, architecture", false, run_info },
+    { ":stats", "EXPR", "norm, mean, std, min, max of every tensor (or the value\n"
+                        "of a per-tensor expression for each tensor)", false, run_stats },
+    { ":diff", "A B", "per tensor and per layer: cosine similarity and\n"
+                      "|A - B| / |B|", true, run_diff },
+    { ":conflicts", "BASE M1 M2...", "per layer: share of entries where the task vectors\n"
+                                     "Mi - BASE disagree in sign (what TIES resolves)", true, run_conflicts },
+    { ":plan", "EXPR", "for each output tensor: the operation and inputs that\n"
+                       "produce it, dtype and bytes (reads no tensor data)", false, run_plan },
+    { ":save", "EXPR DIR [--force]", "write EXPR as a checkpoint to DIR", false, run_save },
+    { ":time", "", "show how long each input takes (toggle)", false, run_time },
+    { ":quit", "[STATUS]", "leave (also Ctrl-D)", false, run_quit },
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+size_t repl_command_count(void) { return N_COMMANDS; }
+
+const char *repl_command_name(size_t i) { return i < N_COMMANDS ? commands[i].name : NULL; }
+
+/* Columns of :help: the command with its arguments, then what it does. */
+#define HELP_COLUMN 27
+
+static void run_help(Repl *r, const CmdCall *c) {
+    fputs("Statements and expressions of the language run as in a recipe; names may be\n"
+          "bound again. An expression's value is shown: a model as a summary, m[\"name\"]\n"
+          "(one tensor) with its statistics, anything else as it is.\n"
+          "\n",
+          r->out);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const ReplCmd *cmd = &commands[i];
+        char head[64];
+        snprintf(head, sizeof head, "%s%s%s", cmd->name, cmd->usage[0] ? " " : "", cmd->usage);
+        fprintf(r->out, "  %-*s ", HELP_COLUMN - 3, head);
+        for (const char *t = cmd->help; *t; t++) {
+            fputc(*t, r->out);
+            if (*t == '\n') fprintf(r->out, "%*s", HELP_COLUMN, "");
+        }
+        fputc('\n', r->out);
+    }
+    fputs("\n"
+          "Arguments are separated by spaces (commas when an argument has spaces that do\n"
+          "not sit next to an operator). Tab completes names, keyword arguments, commands\n"
+          "and tensor names in m[\"...; Ctrl-C stops a long command.\n",
+          r->out);
+}
+
 /* ---- dispatch ------------------------------------------------------------------------------------------------ */
 
 void repl_command(Repl *r, const char *name, const char *line) {
@@ -756,16 +840,17 @@ void repl_command(Repl *r, const char *name, const char *line) {
     size_t to = text_end(line, from);
     if (to < from) to = from;
     /* A command is its full name or an unambiguous prefix (":q"). */
-    const char *cmd = NULL;
+    const ReplCmd *cmd = NULL;
     size_t matches = 0;
-    for (const char *const *c = repl_command_names; *c; c++) {
-        if (strlen(*c) == clen && strncmp(*c, line + cs, clen) == 0) {
-            cmd = *c;
+    for (size_t k = 0; k < N_COMMANDS; k++) {
+        const char *cn = commands[k].name;
+        if (strlen(cn) == clen && strncmp(cn, line + cs, clen) == 0) {
+            cmd = &commands[k];
             matches = 1;
             break;
         }
-        if (clen > 1 && strncmp(*c, line + cs, clen) == 0) {
-            cmd = *c;
+        if (clen > 1 && strncmp(cn, line + cs, clen) == 0) {
+            cmd = &commands[k];
             matches++;
         }
     }
@@ -776,17 +861,17 @@ void repl_command(Repl *r, const char *name, const char *line) {
         word[wl] = '\0';
         if (matches > 1) {
             char list[256] = "";
-            for (const char *const *c = repl_command_names; *c; c++) {
-                if (strncmp(*c, word, wl) != 0) continue;
+            for (size_t k = 0; k < N_COMMANDS; k++) {
+                if (strncmp(commands[k].name, word, wl) != 0) continue;
                 size_t used = strlen(list);
-                snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", *c);
+                snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", commands[k].name);
             }
             diag_plain(&r->diag, "'%s' could be %s", word, list);
         } else {
             diag_plain(&r->diag, "unknown command '%s'", word);
-            size_t nc = 0;
-            while (repl_command_names[nc]) nc++;
-            const char *s = suggest_closest(word, repl_command_names, nc);
+            const char *names[N_COMMANDS];
+            for (size_t k = 0; k < N_COMMANDS; k++) names[k] = commands[k].name;
+            const char *s = suggest_closest(word, names, N_COMMANDS);
             if (s) diag_hint(&r->diag, "did you mean '%s'?", s);
         }
         diag_hint(&r->diag, ":help lists the commands");
@@ -794,55 +879,15 @@ void repl_command(Repl *r, const char *name, const char *line) {
         return;
     }
     Arg args[MAX_ARGS];
-    size_t n = 0;
-    bool splits = strcmp(cmd, ":tensors") == 0 || strcmp(cmd, ":diff") == 0 || strcmp(cmd, ":conflicts") == 0;
-    if (splits) {
-        n = split_args(line, from, to, args);
-        if (n > MAX_ARGS) {
+    CmdCall call = { .name = name, .line = line, .from = from, .to = to, .args = args, .n = 0 };
+    if (cmd->splits) {
+        call.n = split_args(line, from, to, args);
+        if (call.n > MAX_ARGS) {
             diag_plain(&r->diag, "too many arguments (at most %d)", MAX_ARGS);
             r->failed = true;
             return;
         }
     }
-    if (strcmp(cmd, ":help") == 0) {
-        repl_cmd_help(r);
-    } else if (strcmp(cmd, ":load") == 0) {
-        Arg a = { from, to };
-        char *path = from < to ? arg_word(line, a) : NULL;
-        if (!path) diag_plain(&r->diag, "usage: :load FILE");
-        else repl_load(r, path);
-        free(path);
-    } else if (strcmp(cmd, ":tensors") == 0) {
-        repl_cmd_tensors(r, name, line, args, n);
-    } else if (strcmp(cmd, ":info") == 0) {
-        Value m;
-        if (from >= to) diag_plain(&r->diag, "usage: :info M");
-        else if (repl_eval_slice(r, name, line, from, to, &m)) {
-            if (m.kind == V_MODEL) repl_model_info(r, m);
-            else diag_plain(&r->diag, ":info describes a model; this is %s", val_kind_name(m.kind));
-        }
-    } else if (strcmp(cmd, ":stats") == 0) {
-        repl_cmd_stats(r, name, line, from, to);
-    } else if (strcmp(cmd, ":diff") == 0) {
-        repl_cmd_diff(r, name, line, args, n);
-    } else if (strcmp(cmd, ":conflicts") == 0) {
-        repl_cmd_conflicts(r, name, line, args, n);
-    } else if (strcmp(cmd, ":plan") == 0) {
-        repl_cmd_plan(r, name, line, from, to);
-    } else if (strcmp(cmd, ":save") == 0) {
-        repl_cmd_save(r, name, line, from, to);
-    } else if (strcmp(cmd, ":time") == 0) {
-        r->timing = !r->timing;
-        fprintf(r->out, "timing %s\n", r->timing ? "on" : "off");
-    } else if (strcmp(cmd, ":quit") == 0) {
-        char *end = NULL;
-        long st = from < to ? strtol(line + from, &end, 10) : -1;
-        if (from < to && (end != line + to || st < 0 || st > 255)) {
-            diag_plain(&r->diag, "usage: :quit [STATUS], a number from 0 to 255");
-        } else {
-            r->quit = true;
-            r->quit_status = (int)st;
-        }
-    }
+    cmd->run(r, &call);
     if (r->diag.n_errors > before) r->failed = true;
 }

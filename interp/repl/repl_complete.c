@@ -250,8 +250,8 @@ static void call_params(Repl *r, Cands *c, const char *text, size_t open, const 
     }
     const Builtin *bi = builtin_find(name);
     if (!bi || f.kind != V_NONE) return;
-    for (int i = 0; i < BUILTIN_MAX_PARAMS && bi->params[i]; i++)
-        if (bi->params[i][0] != '*') add_if_prefix(c, bi->params[i], prefix, plen, K_KWARG);
+    for (int i = 0; i < BUILTIN_MAX_PARAMS && bi->params[i].name; i++)
+        if (bi->params[i].name[0] != '*') add_if_prefix(c, bi->params[i].name, prefix, plen, K_KWARG);
 }
 
 static void identifiers(Repl *r, Cands *c, const char *prefix, size_t plen) {
@@ -379,8 +379,8 @@ void repl_complete(Repl *r, const char *text, size_t len, ReplMatches *m) {
         size_t e = k + 1;
         while (e < len && is_ident(text[e])) e++;
         if (e == len) {
-            for (const char *const *n = repl_command_names; *n; n++)
-                add_if_prefix(&c, *n, text + k, len - k, K_KEYWORD);
+            for (size_t n = 0; n < repl_command_count(); n++)
+                add_if_prefix(&c, repl_command_name(n), text + k, len - k, K_KEYWORD);
             finish(&c, m, k, NULL);
             return;
         }

@@ -106,8 +106,10 @@ void repl_tstats(const float *f, int64_t n, TStats *s);
 void repl_command(Repl *r, const char *name, const char *line);
 /* Runs a .merge file's statements into the session (all or nothing). */
 void repl_load(Repl *r, const char *path);
-/* The command names, NULL-terminated, for completion. */
-extern const char *const repl_command_names[];
+/* The commands' names (":load", ...), from the table :help and the
+ * dispatcher read, for completion: i from 0 to repl_command_count() - 1. */
+size_t repl_command_count(void);
+const char *repl_command_name(size_t i);
 
 /* ---- completion (repl_complete.c) ------------------------------------- */
 

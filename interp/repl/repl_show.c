@@ -253,7 +253,7 @@ void repl_show_value(Repl *r, Value v) {
         return;
     case V_LAZY: show_lazy(r, v); return;
     case V_FUNC: show_function(r, v.u.func); return;
-    case V_BUILTIN: fprintf(r->out, "<built-in %s>\n", v.u.builtin->signature); return;
+    case V_BUILTIN: { char sig[BUILTIN_TEXT_MAX]; fprintf(r->out, "<built-in %s>\n", builtin_signature(v.u.builtin, sig, sizeof sig)); return; }
     default:
         val_print(v, r->out);
         fputc('\n', r->out);

@@ -66,14 +66,18 @@ static void test_methods_match_builtins(void) {
             const char *arg = m->params[k].arg;
             if (!arg) continue;
             bool found = false;
-            for (int j = 0; j < np; j++) found = found || strcmp(bi->params[j], arg) == 0;
+            for (int j = 0; j < np; j++) found = found || strcmp(bi->params[j].name, arg) == 0;
             if (!found) printf("  %s(): no parameter '%s'\n", m->builtin, arg);
             CHECK(found);
         }
-        if (m->random) {
-            bool seed = false;
-            for (int j = 0; j < np; j++) seed = seed || strcmp(bi->params[j], "seed") == 0;
-            CHECK(seed);
+        /* Defaults come from the registry: every parameter mergekit does
+         * not require has one there. */
+        for (int k = 0; k < MK_MAX_PARAMS && m->params[k].name; k++) {
+            const MkParam *p = &m->params[k];
+            if (!p->arg) continue;
+            CHECK(p->own_dflt == NULL);
+            if (!p->required && !mkimport_param_default(m, p)) printf("  %s(): no default for '%s'\n", m->builtin, p->arg);
+            CHECK(p->required || mkimport_param_default(m, p) != NULL);
         }
     }
     CHECK(mkimport_method("tie") == NULL);
