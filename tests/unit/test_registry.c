@@ -3,8 +3,9 @@
  * method, parameters that are identifiers with the required ones first,
  * defaults that parse, a rendered signature that names only parameters
  * the row has. Also the rendering itself, pinned to the texts the error
- * hints showed before the registry rendered them. tests/registry/run.sh
- * checks what `mergelang help` makes of the rows. */
+ * hints showed before the registry rendered them. tests/commands/help/
+ * checks what `mergelang help` makes of the rows (help NAME, help methods,
+ * help builtins), tests/commands/completion/ the completion of help topics. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
