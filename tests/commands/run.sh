@@ -1,8 +1,10 @@
 #!/bin/sh
 # tests/commands/run.sh - the everyday subcommands through the binary:
-# inspect, diff, fmt, per-subcommand --help, and the bash completion in
-# completions/mergelang.bash. Run by tests/run.sh with BIN and B (the build
-# folder) in the environment; ends with "P passed, F failed".
+# inspect, diff, fmt, per-subcommand --help, help for the built-ins (help
+# NAME, help methods, help builtins, unknown names, help --names), and the
+# bash completion in completions/mergelang.bash. Run by tests/run.sh with
+# BIN and B (the build folder) in the environment; ends with "P passed, F
+# failed".
 #
 # One case is one file in a folder per subcommand (inspect/, diff/, fmt/,
 # help/, completion/), run in a work folder holding models/ (made by
