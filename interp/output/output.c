@@ -6,8 +6,8 @@
  * all of them share, so a step used by several outputs is computed once per
  * tensor. A big tensor whose graph works entry by entry (linear, task
  * arithmetic, arithmetic, conditions on the name, slices) is split into row
- * ranges, so memory stays bounded whatever the tensor size and one tensor
- * can keep every thread busy. Worker threads take items in natural tensor
+ * ranges (ranges.h decides), so memory stays bounded whatever the tensor
+ * size and one tensor can keep every thread busy. Worker threads take items in natural tensor
  * order, each with an arena it resets between items; every item is written
  * at its fixed offset, so the bytes do not depend on -j. */
 #include "interp/output/output.h"
@@ -31,113 +31,7 @@
 #include "interp/exec/exec.h"
 #include "interp/exec/exec_stats.h"
 #include "interp/output/model_card.h"
-
-/* Tensors of at least twice this many entries are split into row ranges of
- * about this many when their graph allows it. */
-#define CHUNK_ENTRIES (1 << 16)
-
-/* How a graph can be computed in row ranges: not at all (RW_NO), as it is
- * (RW_PLAIN: each entry from the same entries of its inputs), or after
- * statistics passes for its streaming built-ins (RW_STREAM). Streaming
- * nodes cannot nest or sit beneath a built-in that changes the tensor
- * name (their statistics would belong to another tensor). */
-enum { RW_UNKNOWN, RW_PLAIN, RW_NO, RW_STREAM };
-
-/* Graph nodes under v (each once): a bound on the tensors one item holds. */
-static size_t count_nodes(Value v, unsigned char *seen) {
-    if (v.kind == V_LIST) {
-        size_t c = 0;
-        for (size_t i = 0; i < v.u.list->n; i++) c += count_nodes(v.u.list->items[i], seen);
-        return c;
-    }
-    if (!val_is_lazy(v) || seen[v.u.node->id]) return 0;
-    const Node *n = v.u.node;
-    seen[n->id] = 1;
-    switch (n->kind) {
-    case N_UNARY:
-    case N_BINARY: return 1 + count_nodes(n->u.op.a, seen) + count_nodes(n->u.op.b, seen);
-    case N_IF: return 1 + count_nodes(n->u.cond.cond, seen) + count_nodes(n->u.cond.then_, seen) +
-                      count_nodes(n->u.cond.else_, seen);
-    case N_CALL: {
-        size_t c = 1;
-        for (size_t i = 0; i < n->u.call.nargs; i++) c += count_nodes(n->u.call.args[i], seen);
-        return c;
-    }
-    default: return 1;
-    }
-}
-
-static int combine(int a, int b) {
-    if (a == RW_NO || b == RW_NO) return RW_NO;
-    return a == RW_STREAM || b == RW_STREAM ? RW_STREAM : RW_PLAIN;
-}
-
-/* Whether some tensor of a lazy argument of n has another shape than n's
- * tensor of that name. */
-static bool crops(const Node *n) {
-    for (size_t i = 0; i < n->u.call.nargs; i++) {
-        Value a = n->u.call.args[i];
-        size_t k = a.kind == V_LIST ? a.u.list->n : 1;
-        for (size_t j = 0; j < k; j++) {
-            Value v = a.kind == V_LIST ? a.u.list->items[j] : a;
-            if (!val_is_lazy(v) || !v.u.node->set || !n->set) continue;
-            const TensorSet *in = v.u.node->set;
-            for (size_t t = 0; t < in->n; t++) {
-                const TensorInfo *mine = tset_find(n->set, in->items[t].name);
-                if (mine && !shape_equal(&mine->shape, &in->items[t].shape)) return true;
-            }
-        }
-    }
-    return false;
-}
-
-/* memo[in_frame][node id] */
-static int classify(Value v, signed char *memo[2], bool in_frame) {
-    if (v.kind == V_LIST) {
-        int r = RW_PLAIN;
-        for (size_t i = 0; i < v.u.list->n && r != RW_NO; i++) r = combine(r, classify(v.u.list->items[i], memo, in_frame));
-        return r;
-    }
-    if (!val_is_lazy(v)) return RW_PLAIN;
-    const Node *n = v.u.node;
-    if (memo[in_frame][n->id]) return memo[in_frame][n->id];
-    int r;
-    switch (n->kind) {
-    case N_SOURCE:
-    case N_CONTEXT: r = RW_PLAIN; break;
-    case N_UNARY:
-    case N_BINARY: r = combine(classify(n->u.op.a, memo, in_frame), classify(n->u.op.b, memo, in_frame)); break;
-    case N_IF:
-        r = combine(classify(n->u.cond.cond, memo, in_frame),
-                    combine(classify(n->u.cond.then_, memo, in_frame), classify(n->u.cond.else_, memo, in_frame)));
-        break;
-    case N_CALL: {
-        const Builtin *bi = n->u.call.bi;
-        bool streams = bi->stream != NULL;
-        r = bi->rowwise || streams ? RW_PLAIN : RW_NO;
-        /* A node that crops its arguments (embeddings of several vocabulary
-         * sizes) reads rows the output does not have: statistics beneath
-         * it would cover the wrong rows, as beneath a new frame. */
-        bool shifted = in_frame || bi->new_frame || crops(n);
-        for (size_t i = 0; r != RW_NO && i < n->u.call.nargs; i++)
-            r = combine(r, classify(n->u.call.args[i], memo, shifted));
-        if (streams && r != RW_NO) r = r == RW_STREAM || in_frame ? RW_NO : RW_STREAM;
-        break;
-    }
-    default: r = RW_NO; break;
-    }
-    memo[in_frame][n->id] = (signed char)r;
-    return r;
-}
-
-bool output_rowwise(const Plan *p, Value v) {
-    signed char *memo = calloc(2 * ((size_t)p->n_nodes + 1), 1);
-    if (!memo) return false;
-    signed char *memos[2] = { memo, memo + p->n_nodes + 1 };
-    bool r = classify(v, memos, false) == RW_PLAIN;
-    free(memo);
-    return r;
-}
+#include "interp/output/ranges.h"
 
 typedef struct SaveOut {
     const SaveRequest *req;
@@ -146,7 +40,7 @@ typedef struct SaveOut {
     StwSpec *specs;            /* by write position */
     StWriter *writer;
     uint64_t bytes;
-    int rowwise;               /* RW_PLAIN, RW_NO or RW_STREAM */
+    RangesGraph graph;         /* how its graph can be cut into row ranges */
     size_t tensor_nodes;       /* graph nodes that may hold a tensor, for memory estimates */
 } SaveOut;
 
@@ -432,7 +326,7 @@ static void write_item(Job *job, const Item *it, Arena *arena, bool *held) {
          * written. Saves of this tensor without streaming nodes have
          * nothing to scan (they are computed in the last pass only). */
         for (const Slot *s = first; s < end && !x.failed; s++)
-            if (job->saves[s->save].rowwise == RW_STREAM) exec_force(&x, job->saves[s->save].req->model);
+            if (job->saves[s->save].graph == RANGES_STREAMED) exec_force(&x, job->saves[s->save].req->model);
         if (x.failed)
             record_failure(job, k, x.fail_at.file ? x.fail_at : job->saves[first->save].req->span, "tensor '%s': %s",
                            info->name, x.fail_msg);
@@ -609,42 +503,8 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-/* Row ranges of about chunk_entries entries each. Overridable for tests
- * (MERGELANG_CHUNK_ENTRIES), so small test models take the streamed path. */
-static int64_t chunk_entries(void) {
-    const char *e = getenv("MERGELANG_CHUNK_ENTRIES");
-    long long v = e ? atoll(e) : 0;
-    return v > 0 ? (int64_t)v : CHUNK_ENTRIES;
-}
-
-/* Rows per item of a tensor of shape sh (0: the whole tensor): ranges of
- * about chunk entries when its graphs allow them (split; stream: with
- * statistics passes) and the tensor is big. */
-static int64_t range_rows(const Shape *sh, int64_t chunk, bool split, bool stream) {
-    int64_t numel = shape_numel(sh);
-    int64_t rows = sh->rank ? sh->dims[0] : 1;
-    int64_t per = rows > 0 ? numel / rows : 0;
-    int64_t step = per > 0 ? (chunk + per - 1) / per : rows;
-    if (!split || numel < 2 * chunk || rows < 2 || step >= rows) step = 0;
-    /* Streaming built-ins treat the last dimension as a row: a 1-D
-     * tensor split in ranges would cut its only row. */
-    if (stream && sh->rank < 2) step = 0;
-    return step;
-}
-
-int64_t output_item_entries(const Plan *p, Value v, const Shape *sh) {
-    signed char *memo = calloc(2 * ((size_t)p->n_nodes + 1), 1);
-    if (!memo) return shape_numel(sh);
-    signed char *memos[2] = { memo, memo + p->n_nodes + 1 };
-    int rw = classify(v, memos, false);
-    free(memo);
-    int64_t step = range_rows(sh, chunk_entries(), rw != RW_NO, rw == RW_STREAM);
-    return step ? step * (shape_numel(sh) / sh->dims[0]) : shape_numel(sh);
-}
-
-/* Splits each group into items: row ranges when every save writing it can
- * be computed in ranges and the tensor is big, else the whole tensor. A
- * group some save streams becomes a StreamGroup. */
+/* Splits each group into items as ranges_for_shape cuts it, for the saves
+ * writing it together. A streamed group becomes a StreamGroup. */
 static int make_items(Job *job) {
     size_t cap = job->n_groups + 16, n = 0;
     Item *items = malloc(cap * sizeof *items);
@@ -654,27 +514,26 @@ static int make_items(Job *job) {
         free(items);
         return -1;
     }
-    int64_t chunk = chunk_entries();
     for (size_t g = 0; g < job->n_groups; g++) {
         const Slot *first = &job->slots[job->group_start[g]];
         const Slot *end = &job->slots[job->group_start[g + 1]];
-        bool split = true, stream = false;
+        RangesGraph graph = RANGES_ROWWISE;
         size_t nodes = 0;
         for (const Slot *s = first; s < end; s++) {
-            split = split && job->saves[s->save].rowwise != RW_NO;
-            stream = stream || job->saves[s->save].rowwise == RW_STREAM;
+            graph = ranges_combine(graph, job->saves[s->save].graph);
             nodes += job->saves[s->save].tensor_nodes;
         }
         const Shape *sh = &first->info->shape;
         int64_t numel = shape_numel(sh);
         int64_t rows = sh->rank ? sh->dims[0] : 1;
         int64_t per = rows > 0 ? numel / rows : 0;
-        int64_t step = range_rows(sh, chunk, split, stream);
+        RangesPlan how = ranges_for_shape(sh, graph, nodes);
+        int64_t step = how.rows_per_part;
         StreamGroup *sg = NULL;
-        if (step && stream) {
+        if (how.how == RANGES_STREAM) {
             sg = &job->groups[job->n_stream++];
             sg->first = n;
-            sg->n_parts = (size_t)((rows + step - 1) / step);
+            sg->n_parts = how.n_parts;
             sg->stats = exec_stats_new(job->plan->n_nodes, sg->n_parts, job->hints);
             sg->pending = sg->n_parts;
             if (!sg->stats) {
@@ -698,7 +557,7 @@ static int make_items(Job *job) {
             int64_t entries = step ? (e - b) * per : numel;
             items[n] = (Item){ .group = g, .row_begin = b, .row_end = e, .index = n, .sg = sg,
                                .part = part++, .round = sg ? 0 : -1,
-                               .mem = (uint64_t)(nodes + 2) * (uint64_t)(entries > 0 ? entries : 1) * 4 };
+                               .mem = ranges_mem(nodes, entries) };
             n++;
             b = e;
         } while (step && b < rows);
@@ -1097,19 +956,11 @@ int output_run(Plan *p, const OutputOptions *opt) {
         if (i == 0 || !same_context(saves, &job.slots[i - 1], &job.slots[i]))
             job.group_start[job.n_groups++] = i;
     job.group_start[job.n_groups] = n_slots;
-    signed char *memo = calloc(2 * ((size_t)p->n_nodes + 1), 1);
-    if (!memo) {
-        diag_plain(p->diag, "out of memory");
-        goto done;
-    }
-    signed char *memos[2] = { memo, memo + p->n_nodes + 1 };
-    for (size_t s = 0; s < ns; s++) {
-        saves[s].rowwise = classify(saves[s].req->model, memos, false);
-        memset(memo, 0, 2 * ((size_t)p->n_nodes + 1));
-        saves[s].tensor_nodes = count_nodes(saves[s].req->model, (unsigned char *)memo);
-        memset(memo, 0, 2 * ((size_t)p->n_nodes + 1));
-    }
-    free(memo);
+    for (size_t s = 0; s < ns; s++)
+        if (ranges_of_save(p, saves[s].req->model, &saves[s].graph, &saves[s].tensor_nodes) != 0) {
+            diag_plain(p->diag, "out of memory");
+            goto done;
+        }
     if (make_items(&job) != 0) {
         diag_plain(p->diag, "out of memory");
         goto done;

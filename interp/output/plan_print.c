@@ -20,6 +20,7 @@
 #include "interp/builtins/builtins.h"
 #include "interp/exec/exec.h"
 #include "interp/output/output.h"
+#include "interp/output/ranges.h"
 
 typedef struct Describer {
     Plan *plan;
@@ -248,7 +249,7 @@ int plan_print(Plan *p, FILE *out, int threads) {
             fputc('\n', out);
             /* Memory goes with what is computed at once: a row range of a
              * big tensor when the save is computed in ranges. */
-            double entries = (double)output_item_entries(p, r->model, &t->shape);
+            double entries = (double)ranges_of_tensor(p, r->model, &t->shape).entries;
             double mem = (double)d.n_tensor_nodes * entries * 4 + entries * (double)dtype_size(dt) + d.extra_bytes;
             if (mem > peak) {
                 peak = mem;
