@@ -1,6 +1,6 @@
 /* cmd_recipe.c - option parsing and the parse -> plan -> checks pipeline
- * of run, check and plan; see cmd_recipe.h. Reads the recipe file; prints
- * errors on stderr; writes nothing. */
+ * of run, check and plan; see cmd_recipe.h. Reads the recipe file (and,
+ * planning, model headers); prints errors on stderr; writes nothing. */
 #include "interp/cmd/cmd_recipe.h"
 
 #include <errno.h>

@@ -71,7 +71,7 @@ static const char *config_dtype(const SaveRequest *r, const TensorSet *set) {
 }
 
 /* Rows of the output's embedding (its vocabulary size), or -1. */
-static long output_vocab(const TensorSet *set) {
+static long embedding_rows(const TensorSet *set) {
     for (size_t i = 0; i < set->n; i++)
         if (hfname_is_embedding(set->items[i].name) && set->items[i].shape.rank == 2)
             return (long)set->items[i].shape.dims[0];
@@ -122,7 +122,7 @@ int folder_commit(Plan *p, FolderSave *fs, bool quiet, const ProvFile *inputs, s
         char *json = NULL;
         size_t len = 0;
         long layers = fs->set->n_layers > 0 ? fs->set->n_layers : -1;
-        c = hfconfig_rewrite(r->config->dir, config_dtype(r, fs->set), layers, output_vocab(fs->set), &json, &len,
+        c = hfconfig_rewrite(r->config->dir, config_dtype(r, fs->set), layers, embedding_rows(fs->set), &json, &len,
                              &err);
         if (c == 0) {
             c = stw_add_file(w, "config.json", json, len, &err);

@@ -1,6 +1,6 @@
 /* ranges.c - how a tensor is computed: whole, in row ranges, or streamed;
- * see ranges.h. Pure functions of the plan's graph and a shape: reads the
- * graph, touches nothing else. */
+ * see ranges.h. Functions of the plan's graph and a shape (and of
+ * MERGELANG_CHUNK_ENTRIES, for tests); they read, and touch nothing. */
 #include "interp/output/ranges.h"
 
 #include <stdlib.h>

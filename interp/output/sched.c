@@ -192,7 +192,7 @@ void sched_mem_release(Job *job, const SchedItem *it, bool *held) {
 
 /* Whether a task brings the writer's next item closer: it is that item,
  * or a range of the streamed tensor that holds it; job->lock held. */
-static bool writer_needs(const Job *job, const SchedItem *it) {
+static bool needed_by_writer(const Job *job, const SchedItem *it) {
     size_t next_write = writer_next_locked(&job->writes);
     if (it->index == next_write) return true;
     const SchedStream *st = it->stream;
@@ -212,7 +212,7 @@ bool sched_claim(Job *job, SchedItem *it) {
         if (job_stopped(job)) break;
         const SchedItem *cand = s->n_runnable ? &s->runnable[s->n_runnable - 1]
                                 : s->next < s->n_items ? &s->items[s->next] : NULL;
-        if (cand && (writer_queued_locked(&job->writes) <= OUTPUT_QUEUE_BYTES || writer_needs(job, cand))) {
+        if (cand && (writer_queued_locked(&job->writes) <= OUTPUT_QUEUE_BYTES || needed_by_writer(job, cand))) {
             *it = *cand;
             if (s->n_runnable) s->n_runnable--;
             else s->next++;

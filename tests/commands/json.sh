@@ -81,7 +81,8 @@ pycheck "check --json: a failing recipe is ok: false" "
 assert d == {'recipe': 'bad.merge', 'ok': False, 'errors': 1, 'outputs': []}, d"
 
 run "$BIN" check missing.merge --json
-if [ $rc -eq 1 ] && grep -q "cannot read 'missing.merge'" "$W/stderr"; then ok "check --json: an unreadable recipe is exit 1"
+if [ $rc -eq 1 ] && grep -q "cannot read 'missing.merge'" "$W/stderr"; then
+    ok "check --json: an unreadable recipe is exit 1"
 else bad "check --json: an unreadable recipe is exit 1"; fi
 pycheck "check --json: an unreadable recipe is ok: false" "
 assert d['ok'] is False and d['errors'] == 1 and d['outputs'] == [], d"
@@ -107,7 +108,8 @@ assert d['outputs'][0]['blocks'] == 4"
 pycheck "plan --json: per tensor name, shape, dtype, bytes, operation, inputs" "
 l3 = {t['name']: t for t in d['outputs'][0]['tensors']}
 names = [t['name'] for t in d['outputs'][0]['tensors']]
-assert names[0] == 'model.layers.3.input_layernorm.weight' and names[-1] == 'model.layers.3.self_attn.v_proj.weight', names
+assert names[0] == 'model.layers.3.input_layernorm.weight', names
+assert names[-1] == 'model.layers.3.self_attn.v_proj.weight', names
 q = l3['model.layers.3.self_attn.q_proj.weight']
 assert q['shape'] == [32, 32] and q['dtype'] == 'bfloat16' and q['bytes'] == 2048, q
 assert q['operation'] == 'slerp(base, ft, t=1)', q['operation']
