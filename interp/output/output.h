@@ -31,17 +31,6 @@ typedef struct OutputOptions {
 /* Computed bytes the writer may lag behind by before workers wait. */
 #define OUTPUT_QUEUE_BYTES ((uint64_t)64 << 20)
 
-/* Whether v's graph can be computed in row ranges as it is: each entry from
- * the same entries of its inputs, no whole-tensor statistics (the rule
- * output_run splits big tensors by; streamed graphs need their statistics
- * passes first and answer false). */
-bool output_rowwise(const Plan *p, Value v);
-/* The entries output_run computes at once for a tensor of shape sh saved
- * from model v: a row range (about 64K entries) when v's graph allows
- * ranges and the tensor is big, else the whole tensor. For `plan`'s memory
- * estimate. */
-int64_t output_item_entries(const Plan *p, Value v, const Shape *sh);
-
 /* Returns 0 when every save was written; otherwise reports the failure
  * (located at the expression that failed, naming the tensor), commits no
  * output when computing failed, and returns -1. */

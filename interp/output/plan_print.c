@@ -1,5 +1,7 @@
 /* plan_print.c - `mergelang plan`: what each save would write, tensor by
- * tensor, without reading any tensor data.
+ * tensor, without reading any tensor data, as text or as JSON (one walk,
+ * two renderers). Reads the plan's graph and computes per-tensor numbers
+ * in no-data Execs; writes only to the stream or JSON object it is given.
  *
  * Each output tensor is described by walking the graph for its name in a
  * no-data Exec: per-tensor numbers (gradients, conditions on the name) are
@@ -12,6 +14,7 @@
  * matrix). */
 #include "interp/output/plan_print.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +22,9 @@
 #include "runtime/io/hfnames.h"
 #include "interp/builtins/builtins.h"
 #include "interp/exec/exec.h"
+#include "interp/output/folder.h"
 #include "interp/output/output.h"
+#include "interp/output/ranges.h"
 
 typedef struct Describer {
     Plan *plan;
@@ -188,7 +193,54 @@ static void human_bytes(double b, char *buf, size_t n) {
     snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", b, units[u]);
 }
 
-int plan_print(Plan *p, FILE *out, int threads) {
+/* ---- the walk: every output tensor, in natural order ---------------------------- */
+
+/* One output tensor as `plan` describes it. */
+typedef struct TensorView {
+    const TensorInfo *info;
+    DType dtype;
+    const char *operation;     /* describe()'s text */
+    const Node *const *sources;
+    size_t n_sources;
+    RangesPlan how;            /* how `run` computes it (when this save alone writes it) */
+    double memory;             /* estimated bytes while it is computed */
+} TensorView;
+
+/* The largest per-tensor estimate, and the threads it is multiplied by. */
+typedef struct PeakView {
+    double bytes;
+    const char *tensor;
+    bool ranged;               /* the estimate is for a row range of it */
+    int threads;
+} PeakView;
+
+/* What the walk hands its findings to: the text of `plan`, or its JSON. */
+typedef struct Renderer Renderer;
+struct Renderer {
+    void (*save)(Renderer *rd, const SaveRequest *r, const TensorSet *set, uint64_t bytes);
+    void (*tensor)(Renderer *rd, const TensorView *tv);
+    void (*peak)(Renderer *rd, const PeakView *pk);
+};
+
+static const char *dtype_name(DType dt) {
+    return dtype_torch_name(dt) ? dtype_torch_name(dt) : dtype_st_name(dt);
+}
+
+/* describe() of root into a malloc'd string (NULL when out of memory). */
+static char *describe_text(Describer *d, Exec *x, Value root) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return NULL;
+    describe(d, x, root, f, 0);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static int plan_walk(Plan *p, int threads, Renderer *rd) {
     if (threads < 1) threads = 1;
     const char **names = calloc((size_t)p->n_nodes + 1, sizeof *names);
     const Node **sources = calloc(64, sizeof *sources);
@@ -201,27 +253,17 @@ int plan_print(Plan *p, FILE *out, int threads) {
         Value v = p->globals.items[i].value;
         if (val_is_lazy(v) && !names[v.u.node->id]) names[v.u.node->id] = p->globals.items[i].name;
     }
-    double peak = 0;
-    const char *peak_tensor = "";
-    bool peak_ranged = false;
-    for (size_t s = 0; s < p->n_saves; s++) {
+    int rc = 0;
+    PeakView peak = { .tensor = "", .threads = threads };
+    for (size_t s = 0; rc == 0 && s < p->n_saves; s++) {
         const SaveRequest *r = &p->saves[s];
         const TensorSet *set = r->model.u.node->set;
         size_t *order = tset_natural_order(set);
         if (!order) break;
-        double total = 0;
-        for (size_t i = 0; i < set->n; i++) {
-            const TensorInfo *t = &set->items[i];
-            DType dt = r->has_dtype && dtype_is_computable(t->dtype) ? r->dtype : t->dtype;
-            total += (double)shape_numel(&t->shape) * (double)dtype_size(dt);
-        }
-        char tb[32];
-        human_bytes(total, tb, sizeof tb);
-        fprintf(out, "save %s: %zu tensor%s, %s, %ld block%s\n", r->path, set->n, set->n == 1 ? "" : "s", tb,
-                set->n_layers, set->n_layers == 1 ? "" : "s");
+        rd->save(rd, r, set, folder_bytes(r));
         for (size_t k = 0; k < set->n; k++) {
             const TensorInfo *t = &set->items[order[k]];
-            DType dt = r->has_dtype && dtype_is_computable(t->dtype) ? r->dtype : t->dtype;
+            DType dt = folder_tensor_dtype(r, t);
             double numel = (double)shape_numel(&t->shape);
             Arena a;
             arena_init(&a);
@@ -238,38 +280,146 @@ int plan_print(Plan *p, FILE *out, int threads) {
                 root = root.u.node->u.call.args[0];
             Describer d = { .plan = p, .names = names, .root = root.u.node, .sources = sources };
             walk(&d, &x, root, 0);
-            char shape[96], bytes[32];
-            human_bytes(numel * (double)dtype_size(dt), bytes, sizeof bytes);
-            fprintf(out, "  %s %s %s %s\n    = ", t->name, shape_format(&t->shape, shape, sizeof shape),
-                    dtype_torch_name(dt) ? dtype_torch_name(dt) : dtype_st_name(dt), bytes);
-            describe(&d, &x, root, out, 0);
-            fputs("\n    inputs:", out);
-            for (size_t i = 0; i < d.n_sources; i++) fprintf(out, " %s", d.sources[i]->u.source.path);
-            fputc('\n', out);
+            char *operation = describe_text(&d, &x, root);
+            if (!operation) {
+                arena_free(&a);
+                rc = -1;
+                break;
+            }
             /* Memory goes with what is computed at once: a row range of a
              * big tensor when the save is computed in ranges. */
-            double entries = (double)output_item_entries(p, r->model, &t->shape);
+            RangesPlan how = ranges_of_tensor(p, r->model, &t->shape);
+            double entries = (double)how.entries;
             double mem = (double)d.n_tensor_nodes * entries * 4 + entries * (double)dtype_size(dt) + d.extra_bytes;
-            if (mem > peak) {
-                peak = mem;
-                peak_tensor = t->name;
-                peak_ranged = entries < numel;
+            TensorView tv = { .info = t, .dtype = dt, .operation = operation, .sources = d.sources,
+                              .n_sources = d.n_sources, .how = how, .memory = mem };
+            rd->tensor(rd, &tv);
+            if (mem > peak.bytes) {
+                peak.bytes = mem;
+                peak.tensor = t->name;
+                peak.ranged = entries < numel;
             }
+            free(operation);
             arena_free(&a);
         }
         free(order);
     }
+    if (rc == 0) rd->peak(rd, &peak);
+    free(names);
+    free(sources);
+    return rc;
+}
+
+/* ---- text --------------------------------------------------------------------- */
+
+typedef struct TextRenderer {
+    Renderer base;
+    FILE *out;
+} TextRenderer;
+
+static void text_save(Renderer *rd, const SaveRequest *r, const TensorSet *set, uint64_t bytes) {
+    FILE *out = ((TextRenderer *)rd)->out;
+    char tb[32];
+    human_bytes((double)bytes, tb, sizeof tb);
+    fprintf(out, "save %s: %zu tensor%s, %s, %ld block%s\n", r->path, set->n, set->n == 1 ? "" : "s", tb,
+            set->n_layers, set->n_layers == 1 ? "" : "s");
+}
+
+static void text_tensor(Renderer *rd, const TensorView *tv) {
+    FILE *out = ((TextRenderer *)rd)->out;
+    const TensorInfo *t = tv->info;
+    char shape[96], bytes[32];
+    human_bytes((double)shape_numel(&t->shape) * (double)dtype_size(tv->dtype), bytes, sizeof bytes);
+    fprintf(out, "  %s %s %s %s\n    = %s\n    inputs:", t->name, shape_format(&t->shape, shape, sizeof shape),
+            dtype_name(tv->dtype), bytes, tv->operation);
+    for (size_t i = 0; i < tv->n_sources; i++) fprintf(out, " %s", tv->sources[i]->u.source.path);
+    fputc('\n', out);
+}
+
+static void text_peak(Renderer *rd, const PeakView *pk) {
+    FILE *out = ((TextRenderer *)rd)->out;
     char one[32], all[32];
-    human_bytes(peak, one, sizeof one);
-    human_bytes(peak * threads, all, sizeof all);
-    fprintf(out, "peak memory: about %s per tensor in flight (%s%s), x %d thread%s = %s", one, peak_tensor,
-            peak_ranged ? ", a row range of it" : "", threads, threads == 1 ? "" : "s", all);
+    human_bytes(pk->bytes, one, sizeof one);
+    human_bytes(pk->bytes * pk->threads, all, sizeof all);
+    fprintf(out, "peak memory: about %s per tensor in flight (%s%s), x %d thread%s = %s", one, pk->tensor,
+            pk->ranged ? ", a row range of it" : "", pk->threads, pk->threads == 1 ? "" : "s", all);
     /* Finished ranges of big tensors wait for the writer, up to a bound. */
     char queue[32];
     human_bytes((double)OUTPUT_QUEUE_BYTES, queue, sizeof queue);
-    if (peak_ranged) fprintf(out, ", and up to %s of results waiting to be written", queue);
+    if (pk->ranged) fprintf(out, ", and up to %s of results waiting to be written", queue);
     fputc('\n', out);
-    free(names);
-    free(sources);
-    return 0;
+}
+
+int plan_print(Plan *p, FILE *out, int threads) {
+    TextRenderer rd = { { text_save, text_tensor, text_peak }, out };
+    return plan_walk(p, threads, &rd.base);
+}
+
+/* ---- JSON --------------------------------------------------------------------- */
+
+/* cJSON's adders tolerate a NULL parent or child, so one check of the
+ * printed text (by the caller) covers every step. */
+typedef struct JsonRenderer {
+    Renderer base;
+    cJSON *root;
+    cJSON *outputs;            /* the "outputs" array */
+    cJSON *tensors;            /* the current output's "tensors" array */
+} JsonRenderer;
+
+static void json_save(Renderer *rd, const SaveRequest *r, const TensorSet *set, uint64_t bytes) {
+    JsonRenderer *jr = (JsonRenderer *)rd;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToArray(jr->outputs, o);
+    cJSON_AddStringToObject(o, "path", r->path);
+    cJSON_AddNumberToObject(o, "tensor_count", (double)set->n);
+    cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+    cJSON_AddNumberToObject(o, "blocks", (double)set->n_layers);
+    jr->tensors = cJSON_AddArrayToObject(o, "tensors");
+}
+
+static const char *how_name(RangesHow how) {
+    switch (how) {
+    case RANGES_SPLIT: return "row ranges";
+    case RANGES_STREAM: return "streamed";
+    case RANGES_WHOLE: break;
+    }
+    return "whole";
+}
+
+static void json_tensor(Renderer *rd, const TensorView *tv) {
+    JsonRenderer *jr = (JsonRenderer *)rd;
+    const TensorInfo *t = tv->info;
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddItemToArray(jr->tensors, e);
+    cJSON_AddStringToObject(e, "name", t->name);
+    cJSON *dims = cJSON_AddArrayToObject(e, "shape");
+    for (int k = 0; k < t->shape.rank && dims; k++)
+        cJSON_AddItemToArray(dims, cJSON_CreateNumber((double)t->shape.dims[k]));
+    cJSON_AddStringToObject(e, "dtype", dtype_name(tv->dtype));
+    cJSON_AddNumberToObject(e, "bytes", (double)shape_numel(&t->shape) * (double)dtype_size(tv->dtype));
+    cJSON_AddStringToObject(e, "operation", tv->operation);
+    cJSON *inputs = cJSON_AddArrayToObject(e, "inputs");
+    for (size_t i = 0; i < tv->n_sources && inputs; i++)
+        cJSON_AddItemToArray(inputs, cJSON_CreateString(tv->sources[i]->u.source.path));
+    cJSON_AddStringToObject(e, "computed", how_name(tv->how.how));
+    cJSON_AddNumberToObject(e, "parts", (double)tv->how.n_parts);
+    cJSON_AddNumberToObject(e, "rows_per_part", (double)tv->how.rows_per_part);
+    cJSON_AddNumberToObject(e, "memory_bytes", tv->memory);
+}
+
+static void json_peak(Renderer *rd, const PeakView *pk) {
+    JsonRenderer *jr = (JsonRenderer *)rd;
+    cJSON *o = cJSON_AddObjectToObject(jr->root, "peak_memory");
+    cJSON_AddNumberToObject(o, "per_tensor_bytes", pk->bytes);
+    if (pk->tensor[0]) cJSON_AddStringToObject(o, "tensor", pk->tensor);
+    else cJSON_AddNullToObject(o, "tensor");
+    cJSON_AddBoolToObject(o, "row_range", pk->ranged);
+    cJSON_AddNumberToObject(o, "threads", pk->threads);
+    cJSON_AddNumberToObject(o, "bytes", pk->bytes * pk->threads);
+    cJSON_AddNumberToObject(o, "write_queue_bytes", pk->ranged ? (double)OUTPUT_QUEUE_BYTES : 0);
+}
+
+int plan_print_json(Plan *p, int threads, cJSON *root) {
+    JsonRenderer rd = { { json_save, json_tensor, json_peak }, root, cJSON_AddArrayToObject(root, "outputs"), NULL };
+    return plan_walk(p, threads, &rd.base);
 }

@@ -12,4 +12,12 @@
  * memory estimate. Returns 0, or -1 when out of memory. */
 int plan_print(Plan *p, FILE *out, int threads);
 
+struct cJSON;
+/* The same as JSON, added to root: "outputs" (per save: path,
+ * tensor_count, bytes, blocks, and tensors: name, shape, dtype, bytes,
+ * operation, inputs, how `run` computes it, memory_bytes) and
+ * "peak_memory". Returns 0, or -1 when out of memory (root may then be
+ * incomplete). */
+int plan_print_json(Plan *p, int threads, struct cJSON *root);
+
 #endif

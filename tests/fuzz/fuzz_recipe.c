@@ -6,7 +6,8 @@
  * per-tensor checks run (interp/exec/tensor_checks.h) and a few tensors of
  * every saved model and of every tensor-dependent global are
  * computed by the exec stage; a row-wise model is computed again for a row
- * range, as output.c does for big tensors, and must give the same rows.
+ * range, as the output workers do for big tensors, and must give the same
+ * rows.
  * save() calls are planned (their checks run) but never carried out:
  * output_run is not called, so nothing is written.
  *
@@ -40,7 +41,7 @@
 #include "interp/builtins/builtins.h"
 #include "interp/plan/plan.h"
 #include "interp/exec/exec.h"
-#include "interp/output/output.h"
+#include "interp/output/ranges.h"
 #include "interp/syntax/syntax.h"
 #include "interp/exec/tensor_checks.h"
 #include "runtime/io/safetensors.h"
@@ -196,9 +197,10 @@ static bool rf_setup(void) {
     return true;
 }
 
-/* Computes value v for one output tensor, as output.c does, and drops it.
+/* Computes value v for one output tensor, as interp/output/worker.c does,
+ * and drops it.
  * A row-wise model is also computed for rows 1.. of its first dimension, as
- * output.c does for big tensors: those rows must come out the same. */
+ * the workers do for big tensors: those rows must come out the same. */
 static void rf_force(const Plan *p, Value v, const TensorInfo *info, long n_layers) {
     Arena arena;
     arena_init(&arena);
@@ -209,7 +211,11 @@ static void rf_force(const Plan *p, Value v, const TensorInfo *info, long n_laye
     const Tensor *whole = r.u.tensor;
     for (int64_t i = 0; i < whole->numel; i++) (void)whole->f[i];
     int64_t rows = info->shape.rank > 0 ? info->shape.dims[0] : 0;
-    if (rows < 2 || !output_rowwise(p, v) || !shape_equal(&whole->shape, &info->shape)) goto done;
+    RangesGraph graph;
+    size_t nodes;
+    if (rows < 2 || ranges_of_save(p, v, &graph, &nodes) != 0 || graph != RANGES_ROWWISE ||
+        !shape_equal(&whole->shape, &info->shape))
+        goto done;
     Exec part;
     if (exec_init(&part, &arena, p->n_nodes, info, n_layers) != 0) goto done;
     part.row_begin = 1;
