@@ -1,6 +1,6 @@
 /* cmd_plan.c - `mergelang plan RECIPE`: what the recipe would write, tensor
  * by tensor, with a peak-memory estimate, as text or (--json) as one JSON
- * object (interp/output/plan_print.c describes it). Reads model headers
+ * object (interp/output/report.c describes it). Reads model headers
  * only; writes to stdout. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -8,12 +8,12 @@
 
 #include "interp/cmd/cmd_recipe.h"
 #include "interp/cmd/commands.h"
-#include "interp/output/plan_print.h"
+#include "interp/output/report.h"
 
 static int print_json(Plan *plan, const CmdRecipeArgs *a) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "recipe", a->recipe);
-    int rc = root ? plan_print_json(plan, (int)a->jobs, root) : -1;
+    int rc = root ? report_plan_json(plan, (int)a->jobs, root) : -1;
     char *text = rc == 0 ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!text) return -1;
@@ -23,7 +23,7 @@ static int print_json(Plan *plan, const CmdRecipeArgs *a) {
 }
 
 static int describe_plan(Plan *plan, const CmdRecipeArgs *a, void *ctx) {
-    int rc = a->json ? print_json(plan, a) : plan_print(plan, stdout, (int)a->jobs);
+    int rc = a->json ? print_json(plan, a) : report_plan(plan, stdout, (int)a->jobs);
     return rc != 0 ? CMD_EXIT_MERGE : CMD_EXIT_OK;
 }
 

@@ -2,7 +2,7 @@
  * ranges, or in row ranges after statistics passes (streamed), and what
  * one part of it is estimated to hold in memory. The one place of that
  * policy: the scheduler (sched.c) cuts tensors by it, and `plan`
- * (plan_print.c) reports it. */
+ * (report.c) reports it. */
 #ifndef MERGELANG_OUTPUT_RANGES_H
 #define MERGELANG_OUTPUT_RANGES_H
 

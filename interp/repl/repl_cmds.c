@@ -23,7 +23,7 @@
 #include "runtime/io/hfnames.h"
 #include "runtime/kernels/compare.h"
 #include "interp/builtins/builtins.h"
-#include "interp/output/plan_print.h"
+#include "interp/output/report.h"
 #include "interp/repl/repl_int.h"
 #include "interp/syntax/suggest.h"
 #include "interp/syntax/syntax.h"
@@ -642,7 +642,7 @@ static void repl_cmd_conflicts(Repl *r, const char *name, const char *line, cons
 
 /* ---- :plan ------------------------------------------------------------------------------------------------ */
 
-/* What `mergelang plan` prints for save(EXPR, ...): plan_print describes
+/* What `mergelang plan` prints for save(EXPR, ...): report_plan describes
  * the plan's saves, so it is shown a one-save list for the duration. */
 static void repl_cmd_plan(Repl *r, const char *name, const char *line, size_t from, size_t to) {
     if (from >= to) {
@@ -663,7 +663,7 @@ static void repl_cmd_plan(Repl *r, const char *name, const char *line, size_t fr
     r->plan.saves = &req;
     r->plan.n_saves = 1;
     fflush(r->out);
-    if (plan_print(&r->plan, r->out, r->threads) != 0) diag_plain(&r->diag, "out of memory");
+    if (report_plan(&r->plan, r->out, r->threads) != 0) diag_plain(&r->diag, "out of memory");
     r->plan.saves = saves;
     r->plan.n_saves = n_saves;
 }

@@ -1,8 +1,8 @@
-/* plan_print.h - `mergelang plan`: each output tensor with the operation
+/* report.h - `mergelang plan`: each output tensor with the operation
  * that produces it, its inputs, dtype and bytes, and a peak-memory
  * estimate; reads no tensor data. */
-#ifndef MERGELANG_PLAN_PRINT_H
-#define MERGELANG_PLAN_PRINT_H
+#ifndef MERGELANG_REPORT_H
+#define MERGELANG_REPORT_H
 
 #include <stdio.h>
 
@@ -10,7 +10,7 @@
 
 /* Describes every save of a planned recipe to out; threads scales the
  * memory estimate. Returns 0, or -1 when out of memory. */
-int plan_print(Plan *p, FILE *out, int threads);
+int report_plan(Plan *p, FILE *out, int threads);
 
 struct cJSON;
 /* The same as JSON, added to root: "outputs" (per save: path,
@@ -18,6 +18,6 @@ struct cJSON;
  * operation, inputs, how `run` computes it, memory_bytes) and
  * "peak_memory". Returns 0, or -1 when out of memory (root may then be
  * incomplete). */
-int plan_print_json(Plan *p, int threads, struct cJSON *root);
+int report_plan_json(Plan *p, int threads, struct cJSON *root);
 
 #endif

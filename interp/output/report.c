@@ -1,4 +1,4 @@
-/* plan_print.c - `mergelang plan`: what each save would write, tensor by
+/* report.c - `mergelang plan`: what each save would write, tensor by
  * tensor, without reading any tensor data, as text or as JSON (one walk,
  * two renderers). Reads the plan's graph and computes per-tensor numbers
  * in no-data Execs; writes only to the stream or JSON object it is given.
@@ -12,13 +12,14 @@
  * a big one) per model-valued node the tensor reaches, plus its output
  * buffer, plus what align() needs to compute a matching (its similarity
  * matrix). */
-#include "interp/output/plan_print.h"
+#include "interp/output/report.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/core/units.h"
 #include "runtime/io/hfnames.h"
 #include "interp/builtins/builtins.h"
 #include "interp/exec/exec.h"
@@ -183,16 +184,6 @@ static void describe(Describer *d, Exec *x, Value v, FILE *out, int depth) {
     }
 }
 
-static void human_bytes(double b, char *buf, size_t n) {
-    const char *units[] = { "B", "KB", "MB", "GB", "TB" };
-    int u = 0;
-    while (b >= 1000 && u < 4) {
-        b /= 1000;
-        u++;
-    }
-    snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", b, units[u]);
-}
-
 /* ---- the walk: every output tensor, in natural order ---------------------------- */
 
 /* One output tensor as `plan` describes it. */
@@ -240,7 +231,7 @@ static char *describe_text(Describer *d, Exec *x, Value root) {
     return text;
 }
 
-static int plan_walk(Plan *p, int threads, Renderer *rd) {
+static int report_walk(Plan *p, int threads, Renderer *rd) {
     if (threads < 1) threads = 1;
     const char **names = calloc((size_t)p->n_nodes + 1, sizeof *names);
     const Node **sources = calloc(64, sizeof *sources);
@@ -320,7 +311,7 @@ typedef struct TextRenderer {
 static void text_save(Renderer *rd, const SaveRequest *r, const TensorSet *set, uint64_t bytes) {
     FILE *out = ((TextRenderer *)rd)->out;
     char tb[32];
-    human_bytes((double)bytes, tb, sizeof tb);
+    units_bytes_text(bytes, tb, sizeof tb);
     fprintf(out, "save %s: %zu tensor%s, %s, %ld block%s\n", r->path, set->n, set->n == 1 ? "" : "s", tb,
             set->n_layers, set->n_layers == 1 ? "" : "s");
 }
@@ -329,7 +320,7 @@ static void text_tensor(Renderer *rd, const TensorView *tv) {
     FILE *out = ((TextRenderer *)rd)->out;
     const TensorInfo *t = tv->info;
     char shape[96], bytes[32];
-    human_bytes((double)shape_numel(&t->shape) * (double)dtype_size(tv->dtype), bytes, sizeof bytes);
+    units_bytes_text((uint64_t)shape_numel(&t->shape) * dtype_size(tv->dtype), bytes, sizeof bytes);
     fprintf(out, "  %s %s %s %s\n    = %s\n    inputs:", t->name, shape_format(&t->shape, shape, sizeof shape),
             dtype_name(tv->dtype), bytes, tv->operation);
     for (size_t i = 0; i < tv->n_sources; i++) fprintf(out, " %s", tv->sources[i]->u.source.path);
@@ -339,20 +330,20 @@ static void text_tensor(Renderer *rd, const TensorView *tv) {
 static void text_peak(Renderer *rd, const PeakView *pk) {
     FILE *out = ((TextRenderer *)rd)->out;
     char one[32], all[32];
-    human_bytes(pk->bytes, one, sizeof one);
-    human_bytes(pk->bytes * pk->threads, all, sizeof all);
+    units_bytes_text((uint64_t)pk->bytes, one, sizeof one);
+    units_bytes_text((uint64_t)(pk->bytes * pk->threads), all, sizeof all);
     fprintf(out, "peak memory: about %s per tensor in flight (%s%s), x %d thread%s = %s", one, pk->tensor,
             pk->ranged ? ", a row range of it" : "", pk->threads, pk->threads == 1 ? "" : "s", all);
     /* Finished ranges of big tensors wait for the writer, up to a bound. */
     char queue[32];
-    human_bytes((double)OUTPUT_QUEUE_BYTES, queue, sizeof queue);
+    units_bytes_text((uint64_t)OUTPUT_QUEUE_BYTES, queue, sizeof queue);
     if (pk->ranged) fprintf(out, ", and up to %s of results waiting to be written", queue);
     fputc('\n', out);
 }
 
-int plan_print(Plan *p, FILE *out, int threads) {
+int report_plan(Plan *p, FILE *out, int threads) {
     TextRenderer rd = { { text_save, text_tensor, text_peak }, out };
-    return plan_walk(p, threads, &rd.base);
+    return report_walk(p, threads, &rd.base);
 }
 
 /* ---- JSON --------------------------------------------------------------------- */
@@ -419,7 +410,7 @@ static void json_peak(Renderer *rd, const PeakView *pk) {
     cJSON_AddNumberToObject(o, "write_queue_bytes", pk->ranged ? (double)OUTPUT_QUEUE_BYTES : 0);
 }
 
-int plan_print_json(Plan *p, int threads, cJSON *root) {
+int report_plan_json(Plan *p, int threads, cJSON *root) {
     JsonRenderer rd = { { json_save, json_tensor, json_peak }, root, cJSON_AddArrayToObject(root, "outputs"), NULL };
-    return plan_walk(p, threads, &rd.base);
+    return report_walk(p, threads, &rd.base);
 }
