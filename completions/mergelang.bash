@@ -75,8 +75,8 @@ _mergelang() {
     local opts=
     case $cmd in
     run) opts="-D -j --jobs --mem --force -q --quiet --json --help" ;;
-    check) opts="-D -q --quiet --help" ;;
-    plan) opts="-D -j --jobs --help" ;;
+    check) opts="-D -q --quiet --json --help" ;;
+    plan) opts="-D -j --jobs --json --help" ;;
     repl) opts="--echo --force -j --help" ;;
     import-mergekit) opts="-o --help" ;;
     inspect) opts="--tensors --json --help" ;;

@@ -41,7 +41,7 @@ static const char run_help[] =
     "130 interrupted by SIGINT or SIGTERM (temporary files removed, nothing written)\n";
 
 static const char check_help[] =
-    "usage: mergelang check RECIPE [-D NAME=VALUE]... [-q]\n"
+    "usage: mergelang check RECIPE [-D NAME=VALUE]... [-q] [--json]\n"
     "\n"
     "Parses and checks a recipe without reading tensor data or writing anything:\n"
     "names, argument types, model headers, that every output tensor's inputs\n"
@@ -49,13 +49,16 @@ static const char check_help[] =
     "\n"
     "  -D NAME=VALUE   override `param NAME = ...`; repeatable\n"
     "  -q, --quiet     print nothing but errors\n"
+    "  --json          print on stdout a JSON object: the recipe, ok, the number\n"
+    "                  of errors and each output's path, tensors and bytes\n"
+    "                  (errors still go to stderr)\n"
     "  -h, --help      show this help\n"
     "\n"
     "exit status: 0 the recipe is fine, 1 it has errors (all of them are listed),\n"
     "2 bad command line\n";
 
 static const char plan_help[] =
-    "usage: mergelang plan RECIPE [-D NAME=VALUE]... [-j N]\n"
+    "usage: mergelang plan RECIPE [-D NAME=VALUE]... [-j N] [--json]\n"
     "\n"
     "Shows what a recipe would write, without reading tensor data: each output\n"
     "tensor with the operation that makes it (per-tensor values such as a\n"
@@ -65,6 +68,9 @@ static const char plan_help[] =
     "  -D NAME=VALUE   override `param NAME = ...`; repeatable\n"
     "  -j N, --jobs N  threads the memory estimate is for (default: the number\n"
     "                  of cores)\n"
+    "  --json          the same as a JSON object on stdout: per output, per\n"
+    "                  tensor the operation, inputs, dtype, bytes and how `run`\n"
+    "                  computes it; and the peak-memory estimate\n"
     "  -h, --help      show this help\n"
     "\n"
     "exit status: 0 success, 1 error in the recipe or its inputs, 2 bad command line\n";

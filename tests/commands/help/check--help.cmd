@@ -2,3 +2,4 @@
 $ mergelang check --help
 stdout first-line ^usage: mergelang check
 stdout has exit status
+stdout has ^  --json 
