@@ -8,6 +8,7 @@
  * are exposed; a shard may hold more (they are ignored, as the Hugging Face
  * loaders ignore them). */
 #include "runtime/io/checkpoint.h"
+#include "runtime/io/smallfile.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -93,39 +94,6 @@ static const char *short_label(const char *path, char buf[LABEL_MAX + 4]) {
     return buf;
 }
 
-/* Reads a small file whole, NUL-terminated; label is the path for messages. */
-static int read_file(const char *path, const char *label, size_t max, char **out, size_t *out_len,
-                     ErrBuf *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return errbuf_set(err, "%s: cannot open: %s", label, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-        close(fd);
-        return errbuf_set(err, "%s: not a regular file of at most %zu bytes", label, max);
-    }
-    size_t size = (size_t)st.st_size, got = 0;
-    char *buf = malloc(size + 1);
-    if (!buf) {
-        close(fd);
-        return errbuf_set(err, "%s: out of memory", label);
-    }
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (got != size) {
-        free(buf);
-        return errbuf_set(err, "%s: could not read the whole file", label);
-    }
-    buf[size] = '\0';
-    *out = buf;
-    *out_len = size;
-    return 0;
-}
-
 static bool plain_file_name(const char *s) {
     return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
@@ -143,7 +111,7 @@ static int open_index(Ckpt *c, const char *index_path, ErrBuf *err) {
     const char *label = short_label(index_path, lbuf);
     char *text = NULL;
     size_t len = 0;
-    if (read_file(index_path, label, MAX_INDEX_BYTES, &text, &len, err) < 0) return -1;
+    if (smallfile_read(index_path, label, MAX_INDEX_BYTES, false, &text, &len, err) < 0) return -1;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
     int rc = -1;

@@ -3,6 +3,7 @@
  * Keys keep their order: an existing key is replaced in place and a missing
  * one appended, so the output diffs cleanly against the input. */
 #include "runtime/io/hfconfig.h"
+#include "runtime/io/smallfile.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -17,41 +18,6 @@
 
 #define MAX_CONFIG_BYTES (16u * 1000u * 1000u)
 
-/* 1 = no such file; 0 = read; -1 = error. */
-static int read_config(const char *path, char **out, size_t *out_len, ErrBuf *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        if (errno == ENOENT) return 1;
-        return errbuf_set(err, "%s: cannot open: %s", path, strerror(errno));
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_CONFIG_BYTES) {
-        close(fd);
-        return errbuf_set(err, "%s: not a regular file of at most %u bytes", path, MAX_CONFIG_BYTES);
-    }
-    size_t size = (size_t)st.st_size, got = 0;
-    char *buf = malloc(size + 1);
-    if (!buf) {
-        close(fd);
-        return errbuf_set(err, "%s: out of memory", path);
-    }
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (got != size) {
-        free(buf);
-        return errbuf_set(err, "%s: could not read the whole file", path);
-    }
-    buf[size] = '\0';
-    *out = buf;
-    *out_len = size;
-    return 0;
-}
-
 static bool set_key(cJSON *root, const char *key, cJSON *value) {
     if (!value) return false;
     if (cJSON_GetObjectItemCaseSensitive(root, key))
@@ -62,14 +28,14 @@ static bool set_key(cJSON *root, const char *key, cJSON *value) {
 }
 
 /* Reads "<model_dir>/config.json"; *path is that file's name (freed by the
- * caller on success). Returns as read_config. */
+ * caller on success). Returns as smallfile_read with missing_ok. */
 static int read_model_config(const char *model_dir, char **path, char **text, size_t *len, ErrBuf *err) {
     size_t dl = strlen(model_dir);
     *path = malloc(dl + sizeof "/config.json");
     if (!*path) return errbuf_set(err, "%s: out of memory", model_dir);
     memcpy(*path, model_dir, dl);
     memcpy(*path + dl, "/config.json", sizeof "/config.json");
-    int rc = read_config(*path, text, len, err);
+    int rc = smallfile_read(*path, *path, MAX_CONFIG_BYTES, true, text, len, err);
     if (rc != 0) {
         free(*path);
         *path = NULL;
