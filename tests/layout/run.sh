@@ -19,6 +19,18 @@ cd "$ROOT" || exit 1
 passed=0
 failed=0
 
+# verdict NAME PROBLEMS: passes when PROBLEMS is empty, else lists them.
+verdict() {
+    if [ -z "$2" ]; then
+        passed=$((passed + 1))
+        echo "ok $1"
+    else
+        failed=$((failed + 1))
+        printf '%s\n' "$2" | sed 's/^/  /'
+        echo "FAIL $1"
+    fi
+}
+
 rank() {
     case $1 in
     runtime/core) echo 0 ;;
@@ -60,49 +72,22 @@ check_edges() {
     done
 }
 
-bad_edges=$(printf '%s\n' "$edges" | check_edges)
-if [ -z "$bad_edges" ]; then
-    passed=$((passed + 1))
-    echo "ok include graph of runtime/ and interp/ goes down the stages"
-else
-    failed=$((failed + 1))
-    printf '%s\n' "$bad_edges" | sed 's/^/  /'
-    echo "FAIL include graph of runtime/ and interp/ goes down the stages"
-fi
+verdict "include graph of runtime/ and interp/ goes down the stages" "$(printf '%s\n' "$edges" | check_edges)"
 
 # Relative includes hide which folder a header comes from.
-relative=$(grep -rn '#[[:space:]]*include[[:space:]]*"\.\./' runtime interp tests tools grammar 2>/dev/null)
-if [ -z "$relative" ]; then
-    passed=$((passed + 1))
-    echo "ok includes are written from the repository root"
-else
-    failed=$((failed + 1))
-    printf '%s\n' "$relative" | sed 's/^/  /'
-    echo "FAIL includes are written from the repository root"
-fi
+verdict "includes are written from the repository root" \
+    "$(grep -rn '#[[:space:]]*include[[:space:]]*"\.\./' runtime interp tests tools grammar 2>/dev/null)"
 
 # interp/ holds main.c and its README at the top level, nothing else.
-top=$(find interp -maxdepth 1 -type f ! -name main.c ! -name README.md)
-if [ -z "$top" ]; then
-    passed=$((passed + 1))
-    echo "ok interp/ holds only main.c and README.md at its top level"
-else
-    failed=$((failed + 1))
-    printf '%s\n' "$top" | sed 's/^/  /'
-    echo "FAIL interp/ holds only main.c and README.md at its top level"
-fi
+verdict "interp/ holds only main.c and README.md at its top level" \
+    "$(find interp -maxdepth 1 -type f ! -name main.c ! -name README.md)"
 
 # The checker itself: made-up includes that go up, sideways or to an
 # unknown folder are each caught; one that goes down is not.
 caught=$(printf '%s\n' "interp/plan interp/builtins a.c" "runtime/io runtime/kernels b.c" \
     "runtime/core interp/syntax c.c" "interp/newroom interp/plan d.c" "interp/cmd interp/repl e.c" | check_edges | wc -l)
-if [ "$caught" -eq 4 ]; then
-    passed=$((passed + 1))
-    echo "ok the checker catches upward, sideways and unranked includes"
-else
-    failed=$((failed + 1))
-    echo "FAIL the checker catches upward, sideways and unranked includes ($caught of 4)"
-fi
+verdict "the checker catches upward, sideways and unranked includes" \
+    "$([ "$caught" -eq 4 ] || echo "caught $caught of 4")"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
