@@ -26,7 +26,8 @@
 #               stdout same FILE  stdout is FILE, a path from the case's
 #                                 folder: NAME.out beside it, by convention
 #                                 (also: stderr same NAME.err)
-#               jq FILTER         stdout is JSON for which FILTER is true
+#               jq FILTER         stdout is one JSON value, for which
+#                                 FILTER is true
 #               check CONDITION   a shell condition, run in the work folder
 #                                 after the command, must succeed
 #               needs TOOL        skipped (counted as passed) without TOOL
@@ -134,7 +135,13 @@ run_cmd() {
 $(diff "$want" "$stream" | head -n 30)"
             fi ;;
         'jq '*)
-            jq -e "${d#jq }" out >/dev/null 2>&1 </dev/null || problem "jq filter failed: ${d#jq }" ;;
+            # jq -e passes on empty input (jq 1.6), and takes the last of
+            # several values: stdout must be exactly one.
+            if ! jq -e -s 'length == 1' out >/dev/null 2>&1 </dev/null; then
+                problem "stdout is not one JSON value"
+            elif ! jq -e "${d#jq }" out >/dev/null 2>&1 </dev/null; then
+                problem "jq filter failed: ${d#jq }"
+            fi ;;
         'check '*) (eval "${d#check }") </dev/null >/dev/null 2>&1 || problem "check failed: ${d#check }" ;;
         *) problem "unknown directive: $d" ;;
         esac
