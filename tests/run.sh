@@ -17,8 +17,7 @@
 #               properties in case.json by stprops.
 #
 #  suites       every tests/SUITE/run.sh (REPL transcripts, mergekit import,
-#               hostile inputs, ...), and tests/commands/json.sh (suite
-#               commands-json): run with BIN, STCOMPARE and B (the build
+#               hostile inputs, ...): run with BIN, STCOMPARE and B (the build
 #               folder) in the environment; each ends with "P passed, F failed".
 #
 # ONLY=unit|golden|conformance|SUITE runs one group. Test models are generated
@@ -185,10 +184,9 @@ if [ -z "$ONLY" ] || [ "$ONLY" = conformance ]; then
 fi
 
 # ---- suites ------------------------------------------------------------------------------
-for script in "$ROOT"/tests/*/run.sh "$ROOT"/tests/commands/json.sh; do
+for script in "$ROOT"/tests/*/run.sh; do
     [ -f "$script" ] || continue
     suite=$(basename "$(dirname "$script")")
-    case $script in */run.sh) ;; *) suite=$suite-$(basename "$script" .sh) ;; esac
     [ -z "$ONLY" ] || [ "$ONLY" = "$suite" ] || continue
     out=$(B=$B sh "$script" 2>&1)
     rc=$?

@@ -1,16 +1,18 @@
 #!/bin/sh
 # tests/commands/run.sh - the everyday subcommands through the binary:
-# inspect, diff, fmt, per-subcommand --help, help for the built-ins (help
-# NAME, help methods, help builtins, unknown names, help --names), and the
-# bash completion in completions/mergelang.bash. Run by tests/run.sh with
-# BIN and B (the build folder) in the environment; ends with "P passed, F
-# failed".
+# inspect, diff, fmt, check --json, plan --json and run --json,
+# per-subcommand --help, help for the built-ins (help NAME, help methods,
+# help builtins, unknown names, help --names), and the bash completion in
+# completions/mergelang.bash. Run by tests/run.sh with BIN and B (the build
+# folder) in the environment; ends with "P passed, F failed".
 #
 # One case is one file in a folder per subcommand (inspect/, diff/, fmt/,
-# help/, completion/), run in a work folder holding models/ (made by
-# $B/mkmodel, and by mergelang from files/derive.merge: 2 * base, -base,
-# 0 * base, renamed tensors), copies of files/ and a few generated inputs
-# (crlf.merge, empty.merge, cdir/ for completion); it is removed at the end.
+# check/, plan/, run/, help/, completion/), run in a work folder holding
+# models/ (made by $B/mkmodel, and by mergelang from files/derive.merge:
+# 2 * base, -base, 0 * base, renamed tensors), copies of files/ and a few
+# generated inputs (crlf.merge, empty.merge, cdir/ for completion, proj/ for
+# check, plan and run: files/proj's r.merge and bad.merge, models/ linked to
+# ../models, an empty out/); it is removed at the end.
 #
 #  NAME.cmd   a command and what must hold afterwards, one directive a line
 #             (a line starting with a blank continues the one before):
@@ -26,7 +28,8 @@
 #               stdout same FILE  stdout is FILE, a path from the case's
 #                                 folder: NAME.out beside it, by convention
 #                                 (also: stderr same NAME.err)
-#               jq FILTER         stdout is JSON for which FILTER is true
+#               jq FILTER         stdout is one JSON value, for which
+#                                 FILTER is true
 #               check CONDITION   a shell condition, run in the work folder
 #                                 after the command, must succeed
 #               needs TOOL        skipped (counted as passed) without TOOL
@@ -40,7 +43,7 @@
 set -u
 LC_ALL=C
 export LC_ALL
-unset MERGELANG_PATH
+unset MERGELANG_PATH MERGELANG_CHUNK_ENTRIES
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 B=${B:-$ROOT/build}
@@ -82,6 +85,8 @@ if ! "$BIN" run derive.merge -q >derive.log 2>&1; then
 fi
 mkdir -p models/noconfig && cp models/base/model.safetensors models/noconfig/
 printf 'this is not a safetensors file' >models/garbage.safetensors
+# proj/: recipes saving to out/, which cannot be at the top (out is stdout)
+mkdir -p proj/out && ln -s ../models proj/models
 printf 'x=1\r\ny = [1,\r\n  2]  # c\r\n' >crlf.merge
 : >empty.merge
 mkdir -p cdir/sub
@@ -134,7 +139,13 @@ run_cmd() {
 $(diff "$want" "$stream" | head -n 30)"
             fi ;;
         'jq '*)
-            jq -e "${d#jq }" out >/dev/null 2>&1 </dev/null || problem "jq filter failed: ${d#jq }" ;;
+            # jq -e passes on empty input (jq 1.6), and takes the last of
+            # several values: stdout must be exactly one.
+            if ! jq -e -s 'length == 1' out >/dev/null 2>&1 </dev/null; then
+                problem "stdout is not one JSON value"
+            elif ! jq -e "${d#jq }" out >/dev/null 2>&1 </dev/null; then
+                problem "jq filter failed: ${d#jq }"
+            fi ;;
         'check '*) (eval "${d#check }") </dev/null >/dev/null 2>&1 || problem "check failed: ${d#check }" ;;
         *) problem "unknown directive: $d" ;;
         esac

@@ -1,0 +1,3 @@
+# plan --json: exit 0, nothing on stderr
+$ cd proj && mergelang plan r.merge -j 2 --json
+stderr empty
