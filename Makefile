@@ -38,15 +38,18 @@ help:
 	@echo "make valgrind   the golden recipes under valgrind memcheck"
 	@echo "make bench      time merges of generated 1B-parameter models against the I/O floor"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60) under ASan+UBSan"
-	@echo "make deps       apt-get install the build dependencies"
+	@echo "make deps       apt-get install the build and test dependencies"
 	@echo "make install    install binary and stdlib under PREFIX=$(PREFIX)"
 
 # ---- dependencies ----------------------------------------------------------
 DEB_PACKAGES := re2c lemon libcjson-dev libyaml-dev libedit-dev
+# What the test suites use beyond the build: jq (JSON output checks) and
+# GNU time (peak-memory checks); without them those cases would be skipped.
+TEST_PACKAGES := jq time
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(DEB_PACKAGES) build-essential
+	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(DEB_PACKAGES) $(TEST_PACKAGES) build-essential
 
 check-tools:
 	@command -v re2c >/dev/null || { echo "error: re2c not found: install the Debian package 're2c' (or run 'make deps')"; exit 1; }
@@ -93,7 +96,8 @@ $(BUILD)/%: tools/%.c $(BUILD)/libmergelang.a $(ORACLE_OBJ) | $(BUILD)/parser.h
 # commands the README promises work on a fresh Debian machine).
 ensure-deps:
 	@command -v re2c >/dev/null && command -v lemon >/dev/null && [ -f $(LEMPAR) ] && \
-	 [ -f /usr/include/cjson/cJSON.h ] && [ -f /usr/include/yaml.h ] && [ -f /usr/include/histedit.h ] || \
+	 [ -f /usr/include/cjson/cJSON.h ] && [ -f /usr/include/yaml.h ] && [ -f /usr/include/histedit.h ] && \
+	 command -v jq >/dev/null && [ -x /usr/bin/time ] || \
 	 $(MAKE) --no-print-directory deps
 
 test: ensure-deps
