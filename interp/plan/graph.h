@@ -2,7 +2,7 @@
  *
  * A node describes how to compute one value for any output tensor name. The
  * graph is immutable once planning ends, so many tensors may be evaluated at
- * once on several threads, each with its own memo table (exec.c). A node that
+ * once on several threads, each with its own memo table (interp/exec/exec.c). A node that
  * yields tensors (a model) carries its signature: the set of tensor names it
  * produces with their shapes and stored dtypes, known before any tensor data
  * is read; that is what `check` verifies and what `save` iterates over. */

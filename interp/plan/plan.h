@@ -49,7 +49,7 @@ typedef struct Override {
     bool used;
 } Override;
 
-/* One save(...) call, carried out after planning (output.c). */
+/* One save(...) call, carried out after planning (interp/output/). */
 typedef struct SaveRequest {
     Value model;               /* V_MODEL */
     const char *path;

@@ -6,7 +6,7 @@
  * graph (graph.h): a V_MODEL is a node that yields one tensor per output
  * name, a V_LAZY a node that yields a number, string or bool per output
  * name (`layer`, `gradient(...)`, `if name ~ "attn" then 0.8 else 0.2`).
- * Then each output tensor is computed on its own (the "exec" stage, exec.c),
+ * Then each output tensor is computed on its own (the "exec" stage, interp/exec/),
  * where nodes are forced to plain values and V_TENSOR appears.
  *
  * Values are small and passed by value; what they point to lives in an
