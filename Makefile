@@ -43,9 +43,10 @@ help:
 
 # ---- dependencies ----------------------------------------------------------
 DEB_PACKAGES := re2c lemon libcjson-dev libyaml-dev libedit-dev
-# What the test suites use beyond the build: jq (JSON output checks) and
-# GNU time (peak-memory checks); without them those cases would be skipped.
-TEST_PACKAGES := jq time
+# What the test suites use beyond the build: jq (JSON output checks),
+# GNU time (peak-memory checks) and python3 (independent reference scripts,
+# standard library only); without them those cases would be skipped.
+TEST_PACKAGES := jq time python3
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -97,7 +98,7 @@ $(BUILD)/%: tools/%.c $(BUILD)/libmergelang.a $(ORACLE_OBJ) | $(BUILD)/parser.h
 ensure-deps:
 	@command -v re2c >/dev/null && command -v lemon >/dev/null && [ -f $(LEMPAR) ] && \
 	 [ -f /usr/include/cjson/cJSON.h ] && [ -f /usr/include/yaml.h ] && [ -f /usr/include/histedit.h ] && \
-	 command -v jq >/dev/null && [ -x /usr/bin/time ] || \
+	 command -v jq >/dev/null && [ -x /usr/bin/time ] && command -v python3 >/dev/null || \
 	 $(MAKE) --no-print-directory deps
 
 test: ensure-deps
