@@ -42,7 +42,9 @@ static const Command commands[] = {
     { "verify", "DIR", cmd_verify_main,
       "check a merged folder's shards against its index and the\n"
       "hashes in its provenance.json" },
-    { "help", "COMMAND", help_main, "the options of one command (also: mergelang COMMAND --help)" },
+    { "help", "NAME", help_main,
+      "a command's options (also: mergelang COMMAND --help), or a\n"
+      "built-in's signature, doc and paper; help methods, help builtins" },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
