@@ -70,6 +70,16 @@ make_models() {
     M=$B/test-models
     [ -f "$M/.done" ] || make_base_models || return 1
     [ -f "$M/.done-align" ] || make_align_models
+    [ -f "$M/.done-torch" ] || make_torch_models
+}
+# PyTorch .bin copies of two models, written without torch by
+# tests/torchbin/make_torch_bin.py (python3, standard library only): ft2 as
+# one pytorch_model.bin, the bf16 ft1 in 3 shards with its index.
+make_torch_models() {
+    rm -rf "$M/ft2-torch" "$M/ft1-bf16-torch-sharded" &&
+    python3 "$ROOT/tests/torchbin/make_torch_bin.py" convert "$M/ft2" "$M/ft2-torch" &&
+    python3 "$ROOT/tests/torchbin/make_torch_bin.py" convert "$M/ft1-bf16-sharded" "$M/ft1-bf16-torch-sharded" --shards 3 &&
+    touch "$M/.done-torch"
 }
 make_base_models() {
     rm -rf "$M" && mkdir -p "$M" || return 1

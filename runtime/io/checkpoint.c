@@ -9,6 +9,7 @@
  * loaders ignore them). */
 #include "runtime/io/checkpoint.h"
 #include "runtime/io/smallfile.h"
+#include "runtime/io/torchbin.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -21,12 +22,17 @@
 #include <unistd.h>
 
 #define INDEX_NAME "model.safetensors.index.json"
+#define TORCH_NAME "pytorch_model.bin"
+#define TORCH_INDEX_NAME "pytorch_model.bin.index.json"
 #define MAX_INDEX_BYTES (100u * 1000u * 1000u)
 #define LABEL_MAX 300
 
 void ckpt_close(Ckpt *c) {
     if (!c) return;
-    for (size_t i = 0; i < c->n_shards; i++) st_close(c->shards[i]);
+    for (size_t i = 0; i < c->n_shards; i++) {
+        if (c->torch_shards) tbin_close(c->shards[i]);
+        else st_close(c->shards[i]);
+    }
     free(c->shards);
     free(c->tensors);
     free(c->path);
@@ -75,7 +81,8 @@ static int take_single(Ckpt *c, StFile *f, ErrBuf *err) {
     c->shards = malloc(sizeof *c->shards);
     c->tensors = malloc((f->n_tensors ? f->n_tensors : 1) * sizeof *c->tensors);
     if (!c->shards || !c->tensors) {
-        st_close(f);
+        if (c->torch_shards) tbin_close(f);
+        else st_close(f);
         return errbuf_set(err, "%s: out of memory", c->path);
     }
     c->shards[0] = f;
@@ -102,6 +109,18 @@ static size_t name_hash(const char *s) {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
     return (size_t)h;
+}
+
+/* One file of the checkpoint, in its format. */
+static StFile *open_file(const Ckpt *c, const char *path, ErrBuf *err) {
+    return c->torch_shards ? tbin_open(path, err) : st_open(path, err);
+}
+
+/* Whether path names a PyTorch file (by its extension, as the Hugging Face
+ * loaders decide). */
+static bool torch_path(const char *path) {
+    size_t n = strlen(path);
+    return n >= 4 && strcmp(path + n - 4, ".bin") == 0;
 }
 
 /* Opens the shards named by the index and builds the tensor table from its
@@ -186,7 +205,7 @@ static int open_index(Ckpt *c, const char *index_path, ErrBuf *err) {
                 free(p);
                 goto out;
             }
-            sf = st_open(p, err);
+            sf = open_file(c, p, err);
             free(p);
             if (!sf) goto out;
             shard_names[c->n_shards] = e->valuestring;
@@ -243,7 +262,8 @@ Ckpt *ckpt_open(const char *path, ErrBuf *err) {
     if (!S_ISDIR(st.st_mode)) {
         const char *slash = strrchr(path, '/');
         c->dir = slash == path ? strdup("/") : slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
-        StFile *f = c->dir ? st_open(path, err) : NULL;
+        c->torch_shards = torch_path(path);
+        StFile *f = c->dir ? open_file(c, path, err) : NULL;
         if (!c->dir) errbuf_set(err, "%s: out of memory", label);
         if (!f || take_single(c, f, err) < 0) goto fail;
         return c;
@@ -254,19 +274,31 @@ Ckpt *ckpt_open(const char *path, ErrBuf *err) {
     c->dir = strndup(path, len);
     char *single = c->dir ? join(c->dir, "model.safetensors") : NULL;
     char *index = c->dir ? join(c->dir, INDEX_NAME) : NULL;
+    char *torch_single = c->dir ? join(c->dir, TORCH_NAME) : NULL;
+    char *torch_index = c->dir ? join(c->dir, TORCH_INDEX_NAME) : NULL;
     int rc = -1;
-    if (!single || !index) {
+    if (!single || !index || !torch_single || !torch_index) {
         errbuf_set(err, "%s: out of memory", label);
     } else if (present(single)) {
         StFile *f = st_open(single, err);
         rc = f ? take_single(c, f, err) : -1;
     } else if (present(index)) {
         rc = open_index(c, index, err);
+    } else if (present(torch_single)) {
+        c->torch_shards = true;
+        StFile *f = tbin_open(torch_single, err);
+        rc = f ? take_single(c, f, err) : -1;
+    } else if (present(torch_index)) {
+        c->torch_shards = true;
+        rc = open_index(c, torch_index, err);
     } else {
-        errbuf_set(err, "folder %s has neither model.safetensors nor %s", label, INDEX_NAME);
+        errbuf_set(err, "folder %s has no checkpoint: neither model.safetensors nor %s, nor PyTorch's %s or %s",
+                   label, INDEX_NAME, TORCH_NAME, TORCH_INDEX_NAME);
     }
     free(single);
     free(index);
+    free(torch_single);
+    free(torch_index);
     if (rc < 0) goto fail;
     return c;
 fail:

@@ -50,3 +50,10 @@ skip() {
     echo "$*" >&2
     exit 77
 }
+
+# torchbin KIND: ck/CASE as a folder whose pytorch_model.bin is a broken
+# PyTorch checkpoint of that kind (tests/torchbin/make_torch_bin.py hostile).
+torchbin() {
+    mkdir -p "ck/$CASE"
+    python3 "$HERE/../torchbin/make_torch_bin.py" hostile "$1" "ck/$CASE/pytorch_model.bin"
+}

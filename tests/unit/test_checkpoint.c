@@ -186,8 +186,8 @@ static void test_bad_index(void) {
 
     char empty[256];
     new_dir(empty, sizeof empty, "empty");
-    char want[400];
-    snprintf(want, sizeof want, "folder %s has neither model.safetensors nor model.safetensors.index.json", empty);
+    char want[600];
+    snprintf(want, sizeof want, "folder %s has no checkpoint: neither model.safetensors nor model.safetensors.index.json, nor PyTorch's pytorch_model.bin or pytorch_model.bin.index.json", empty);
     CHECK(open_fails(empty, want, NULL));
 }
 

@@ -21,6 +21,9 @@
 #define LLVMFuzzerTestOneInput fuzz_mergekit_one
 #include "tests/fuzz/fuzz_mergekit.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_torchbin_one
+#include "tests/fuzz/fuzz_torchbin.c"
+#undef LLVMFuzzerTestOneInput
 
 #include <dirent.h>
 #include <libgen.h>
@@ -112,6 +115,7 @@ static void replay_recipe(void) { run_target("recipe", fuzz_recipe_one); }
 static void replay_safetensors(void) { run_target("safetensors", fuzz_safetensors_one); }
 static void replay_index(void) { run_target("index", fuzz_index_one); }
 static void replay_mergekit(void) { run_target("mergekit", fuzz_mergekit_one); }
+static void replay_torchbin(void) { run_target("torchbin", fuzz_torchbin_one); }
 
 static bool find_corpus(const char *argv0) {
     const char *env = getenv("FUZZ_CORPUS");
@@ -136,5 +140,6 @@ int main(int argc, char **argv) {
     RUN_TEST(replay_safetensors);
     RUN_TEST(replay_index);
     RUN_TEST(replay_mergekit);
+    RUN_TEST(replay_torchbin);
     return CHECK_DONE();
 }

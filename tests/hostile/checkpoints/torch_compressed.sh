@@ -1,0 +1,2 @@
+# PyTorch .bin: data.pkl deflated instead of stored.
+torchbin compressed

@@ -1,0 +1,2 @@
+# PyTorch .bin: 100000 nested marks.
+torchbin deep_nesting

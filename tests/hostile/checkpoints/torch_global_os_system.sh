@@ -1,0 +1,2 @@
+# PyTorch .bin: a pickle calling os.system: refused by name, nothing executed.
+torchbin os_system

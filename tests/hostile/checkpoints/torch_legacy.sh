@@ -1,0 +1,2 @@
+# PyTorch .bin: a pre-1.6 torch file (a bare pickle).
+torchbin legacy

@@ -1,0 +1,2 @@
+# PyTorch .bin: a transposed (non-contiguous) tensor.
+torchbin non_contiguous

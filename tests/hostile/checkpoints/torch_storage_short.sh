@@ -1,0 +1,2 @@
+# PyTorch .bin: a storage entry smaller than the pickle says.
+torchbin storage_short
