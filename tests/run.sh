@@ -70,6 +70,16 @@ make_models() {
     M=$B/test-models
     [ -f "$M/.done" ] || make_base_models || return 1
     [ -f "$M/.done-align" ] || make_align_models
+    [ -f "$M/.done-archs" ] || make_arch_models
+}
+# Other architectures' names and config.json (mkmodel --layout): GPT-2
+# (transformer.h.N, n_layer) and a Gemma 3 style vision-language model
+# (4 text blocks in text_config, a 2-block vision tower), with a fine-tune.
+make_arch_models() {
+    "$B/mkmodel" "$M/gpt2" --layout gpt2 --seed 31 --force &&
+    "$B/mkmodel" "$M/vlm" --layout vlm --seed 32 --force &&
+    "$B/mkmodel" "$M/vlm-ft" --layout vlm --seed 33 --finetune-of 32 --delta 0.01 --force &&
+    touch "$M/.done-archs"
 }
 make_base_models() {
     rm -rf "$M" && mkdir -p "$M" || return 1
