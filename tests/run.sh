@@ -71,6 +71,7 @@ make_models() {
     [ -f "$M/.done" ] || make_base_models || return 1
     [ -f "$M/.done-align" ] || make_align_models
     [ -f "$M/.done-torch" ] || make_torch_models
+    [ -f "$M/.done-archs" ] || make_arch_models
 }
 # PyTorch .bin copies of two models, written without torch by
 # tests/torchbin/make_torch_bin.py (python3, standard library only): ft2 as
@@ -80,6 +81,15 @@ make_torch_models() {
     python3 "$ROOT/tests/torchbin/make_torch_bin.py" convert "$M/ft2" "$M/ft2-torch" &&
     python3 "$ROOT/tests/torchbin/make_torch_bin.py" convert "$M/ft1-bf16-sharded" "$M/ft1-bf16-torch-sharded" --shards 3 &&
     touch "$M/.done-torch"
+}
+# Other architectures' names and config.json (mkmodel --layout): GPT-2
+# (transformer.h.N, n_layer) and a Gemma 3 style vision-language model
+# (4 text blocks in text_config, a 2-block vision tower), with a fine-tune.
+make_arch_models() {
+    "$B/mkmodel" "$M/gpt2" --layout gpt2 --seed 31 --force &&
+    "$B/mkmodel" "$M/vlm" --layout vlm --seed 32 --force &&
+    "$B/mkmodel" "$M/vlm-ft" --layout vlm --seed 33 --finetune-of 32 --delta 0.01 --force &&
+    touch "$M/.done-archs"
 }
 make_base_models() {
     rm -rf "$M" && mkdir -p "$M" || return 1

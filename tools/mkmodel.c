@@ -48,6 +48,7 @@ typedef struct Options {
     bool permute;
     uint64_t permute_seed;
     bool qkv_bias;
+    const char *layout;    /* NULL: Llama; else a LAYOUTS entry */
 } Options;
 
 static void usage(FILE *to) {
@@ -66,6 +67,9 @@ static void usage(FILE *to) {
             "  --permute P          shuffle each block's MLP units and key/value heads (seed P);\n"
             "                       permutation.json lists them\n"
             "  --qkv-bias           add q_proj/k_proj/v_proj biases (Qwen2-style)\n"
+            "  --layout L           other tensor names and config.json: gpt2 (transformer.h.N, n_layer)\n"
+            "                       or vlm (Gemma 3: language_model.model.layers.N with text_config,\n"
+            "                       a 2-block vision_tower and a projector); no --permute\n"
             "  --force              replace OUT_DIR if it exists and is not empty\n");
 }
 
@@ -159,7 +163,7 @@ static bool parse_u64(const char *s, uint64_t *out) {
 }
 
 static int parse_args(int argc, char **argv, Options *o) {
-    *o = (Options){NULL, 4, 32, 64, 64, -1, DT_F32, 0, 1, false, 0, 0.0, false, false, 0, false};
+    *o = (Options){NULL, 4, 32, 64, 64, -1, DT_F32, 0, 1, false, 0, 0.0, false, false, 0, false, NULL};
     bool have_delta = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -208,7 +212,10 @@ static int parse_args(int argc, char **argv, Options *o) {
             ok = parse_u64(val, &o->base_seed);
             o->finetune = true;
         }
-        else if (strcmp(key, "--shard") == 0) ok = stw_parse_size(val, &o->shard_bytes) == 0;
+        else if (strcmp(key, "--layout") == 0) {
+            o->layout = val;
+            ok = strcmp(val, "gpt2") == 0 || strcmp(val, "vlm") == 0;
+        } else if (strcmp(key, "--shard") == 0) ok = stw_parse_size(val, &o->shard_bytes) == 0;
         else if (strcmp(key, "--permute") == 0) {
             ok = parse_u64(val, &o->permute_seed);
             o->permute = true;
@@ -236,6 +243,10 @@ static int parse_args(int argc, char **argv, Options *o) {
     }
     if (o->finetune != have_delta) {
         fprintf(stderr, "mkmodel: --finetune-of and --delta go together\n");
+        return -1;
+    }
+    if (o->layout && (o->permute || o->qkv_bias)) {
+        fprintf(stderr, "mkmodel: --layout makes its own tensors: no --permute or --qkv-bias\n");
         return -1;
     }
     if (o->kv_hidden < 0) o->kv_hidden = o->hidden / 2 > 0 ? o->hidden / 2 : 1;
@@ -302,6 +313,84 @@ static int build_specs(const Options *o, StwSpec **out, size_t *out_n) {
     *out = specs;
     *out_n = n;
     return rc;
+}
+
+/* ---- --layout: other architectures' names ------------------------------------------ */
+
+#define VLM_VISION_LAYERS 2
+
+/* The tensors of o->layout, in the order written; shapes are small and
+ * only roughly those of the real architecture (tests look at names,
+ * depths and values). */
+static int build_layout_specs(const Options *o, StwSpec **out, size_t *out_n) {
+    size_t cap = 16 + 4 * (size_t)o->layers;
+    StwSpec *specs = calloc(cap, sizeof *specs);
+    if (!specs) return -1;
+    size_t n = 0;
+    long D = o->hidden, F = o->intermediate, V = o->vocab;
+    char name[160];
+    int rc = 0;
+    if (strcmp(o->layout, "gpt2") == 0) {
+        rc = add_spec(specs, &n, "transformer.wte.weight", V, D);
+        if (rc == 0) rc = add_spec(specs, &n, "transformer.wpe.weight", 16, D);
+        for (long i = 0; i < o->layers && rc == 0; i++) {
+            snprintf(name, sizeof name, "transformer.h.%ld.ln_1.weight", i);
+            rc = add_spec(specs, &n, name, D, 0);
+            snprintf(name, sizeof name, "transformer.h.%ld.attn.c_attn.weight", i);
+            if (rc == 0) rc = add_spec(specs, &n, name, 3 * D, D);
+            snprintf(name, sizeof name, "transformer.h.%ld.mlp.c_fc.weight", i);
+            if (rc == 0) rc = add_spec(specs, &n, name, F, D);
+        }
+        if (rc == 0) rc = add_spec(specs, &n, "transformer.ln_f.weight", D, 0);
+        if (rc == 0) rc = add_spec(specs, &n, "lm_head.weight", V, D);
+    } else {
+        rc = add_spec(specs, &n, "language_model.model.embed_tokens.weight", V, D);
+        for (long i = 0; i < o->layers && rc == 0; i++) {
+            snprintf(name, sizeof name, "language_model.model.layers.%ld.input_layernorm.weight", i);
+            rc = add_spec(specs, &n, name, D, 0);
+            snprintf(name, sizeof name, "language_model.model.layers.%ld.self_attn.q_proj.weight", i);
+            if (rc == 0) rc = add_spec(specs, &n, name, D, D);
+            snprintf(name, sizeof name, "language_model.model.layers.%ld.mlp.up_proj.weight", i);
+            if (rc == 0) rc = add_spec(specs, &n, name, F, D);
+        }
+        if (rc == 0) rc = add_spec(specs, &n, "language_model.model.norm.weight", D, 0);
+        if (rc == 0) rc = add_spec(specs, &n, "language_model.lm_head.weight", V, D);
+        if (rc == 0) rc = add_spec(specs, &n, "vision_tower.vision_model.embeddings.patch_embedding.weight", D, 12);
+        for (long i = 0; i < VLM_VISION_LAYERS && rc == 0; i++) {
+            snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%ld.layer_norm1.weight", i);
+            rc = add_spec(specs, &n, name, D, 0);
+            snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%ld.mlp.fc1.weight", i);
+            if (rc == 0) rc = add_spec(specs, &n, name, F, D);
+        }
+        if (rc == 0) rc = add_spec(specs, &n, "vision_tower.vision_model.post_layernorm.weight", D, 0);
+        if (rc == 0) rc = add_spec(specs, &n, "multi_modal_projector.mm_input_projection_weight", D, D);
+    }
+    for (size_t i = 0; i < n; i++) specs[i].dtype = o->dtype;
+    *out = specs;
+    *out_n = n;
+    return rc;
+}
+
+/* config.json as the architecture spells it: GPT-2's n_layer, Gemma 3's
+ * nested text_config and vision_config. */
+static int write_layout_config(StWriter *w, const Options *o, ErrBuf *err) {
+    char cfg[1024];
+    int n;
+    if (strcmp(o->layout, "gpt2") == 0)
+        n = snprintf(cfg, sizeof cfg,
+                     "{\n  \"architectures\": [\"GPT2LMHeadModel\"],\n  \"model_type\": \"gpt2\",\n"
+                     "  \"n_embd\": %ld,\n  \"n_layer\": %ld,\n  \"n_positions\": 16,\n  \"vocab_size\": %ld,\n"
+                     "  \"torch_dtype\": \"%s\"\n}\n",
+                     o->hidden, o->layers, o->vocab, dtype_torch_name(o->dtype));
+    else
+        n = snprintf(cfg, sizeof cfg,
+                     "{\n  \"architectures\": [\"Gemma3ForConditionalGeneration\"],\n  \"model_type\": \"gemma3\",\n"
+                     "  \"text_config\": {\n    \"model_type\": \"gemma3_text\",\n    \"hidden_size\": %ld,\n"
+                     "    \"num_hidden_layers\": %ld,\n    \"vocab_size\": %ld\n  },\n"
+                     "  \"vision_config\": {\n    \"model_type\": \"siglip_vision_model\",\n"
+                     "    \"num_hidden_layers\": %d\n  },\n  \"torch_dtype\": \"%s\"\n}\n",
+                     o->hidden, o->layers, o->vocab, VLM_VISION_LAYERS, dtype_torch_name(o->dtype));
+    return stw_add_file(w, "config.json", cfg, (size_t)n, err);
 }
 
 /* ---- --permute ------------------------------------------------------------------------ */
@@ -450,7 +539,7 @@ int main(int argc, char **argv) {
     float *vals = NULL, *scratch = NULL;
     long *perm = NULL;
     unsigned char *bytes = NULL;
-    if (build_specs(&o, &specs, &n) < 0) {
+    if ((o.layout ? build_layout_specs(&o, &specs, &n) : build_specs(&o, &specs, &n)) < 0) {
         fprintf(stderr, "mkmodel: out of memory\n");
         goto out;
     }
@@ -486,7 +575,7 @@ int main(int argc, char **argv) {
             goto out;
         }
     }
-    if (write_configs(w, &o, &err) < 0 || (o.permute && write_permutation(w, &o, &err) < 0)) {
+    if ((o.layout ? write_layout_config(w, &o, &err) : write_configs(w, &o, &err)) < 0 || (o.permute && write_permutation(w, &o, &err) < 0)) {
         fprintf(stderr, "mkmodel: %s\n", err.msg);
         stw_abort(w);
         goto out;

@@ -399,7 +399,7 @@ static const Tensor *member_tensor(Exec *x, const Node *n, Value arg, const char
     const TensorSet *set = arg.u.node->set;
     const TensorInfo *info = tset_find(set, name);
     if (!info) return exec_fail(x, n->span, "align(): %s has no tensor '%s'", label, name), NULL;
-    Value v = exec_in_frame(x, arg, info, set->n_layers);
+    Value v = exec_in_frame(x, arg, info, set);
     if (v.kind == V_ERROR) return NULL;
     if (v.kind != V_TENSOR || !v.u.tensor->f || !shape_equal(&v.u.tensor->shape, &info->shape))
         return exec_fail(x, n->span, "align(): tensor '%s' of %s is not a float tensor of its planned shape", name,

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/io/hfnames.h"
 #include "interp/builtins/builtins_int.h"
 #include "interp/syntax/suggest.h"
 
@@ -82,12 +81,9 @@ static Value bi_plan_filter(Plan *p, const Builtin *bi, Value *args, const SrcSp
     const TensorSet *in = args[0].u.node->set;
     TensorInfo *items = plan_alloc(p, (in->n ? in->n : 1) * sizeof *items);
     size_t n = 0;
-    long max_layer = -1;
     for (size_t i = 0; i < in->n; i++) {
         if (matches(&m, in->items[i].name) != keep) continue;
         items[n++] = in->items[i];
-        long l = hfname_layer(in->items[i].name);
-        if (l > max_layer) max_layer = l;
     }
     matcher_free(&m);
     if (n == 0) {
@@ -101,9 +97,9 @@ static Value bi_plan_filter(Plan *p, const Builtin *bi, Value *args, const SrcSp
     TensorSet *set = plan_alloc(p, sizeof *set);
     set->items = items;
     set->n = n;
-    /* Blocks keep their numbers, so the depth (and every gradient position)
-     * stays the input model's. */
-    set->n_layers = max_layer >= 0 ? in->n_layers : 0;
+    /* Blocks keep their numbers, so each module's depth (and every
+     * gradient position) stays the input model's. */
+    if (tset_index_modules(&p->arena, set, in) != 0) return plan_error(p, call, "out of memory");
     return bi_make_call(p, bi, args, call, set);
 }
 
@@ -158,12 +154,9 @@ Value bi_plan_rename(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp,
     const char *to = arena_strndup(&p->arena, args[2].u.str.s, args[2].u.str.len);
     const TensorSet *in = args[0].u.node->set;
     TensorInfo *items = plan_alloc(p, (in->n ? in->n : 1) * sizeof *items);
-    long max_layer = -1;
     for (size_t i = 0; i < in->n; i++) {
         items[i] = in->items[i];
         items[i].name = replace_all(p, in->items[i].name, from, to);
-        long l = hfname_layer(items[i].name);
-        if (l > max_layer) max_layer = l;
     }
     /* Sort output names, keeping each one's source name alongside. */
     typedef struct Pair { TensorInfo out; const char *src; } Pair;
@@ -185,7 +178,7 @@ Value bi_plan_rename(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp,
     TensorSet *set = plan_alloc(p, sizeof *set);
     set->items = items;
     set->n = in->n;
-    set->n_layers = max_layer + 1;
+    if (tset_index_modules(&p->arena, set, NULL) != 0) return plan_error(p, call, "out of memory");
     Value v = bi_make_call(p, bi, args, call, set);
     v.u.node->u.call.extra = map;
     return v;
@@ -198,7 +191,7 @@ Value bi_exec_rename(Exec *x, const Node *n, Value *args) {
     if (!out) return exec_fail(x, n->span, "rename(): no tensor '%s'", x->out->name);
     const TensorInfo *src = tset_find(in, map->source[out - set->items]);
     if (!src) return exec_fail(x, n->span, "rename(): lost the source of '%s'", x->out->name);
-    return exec_in_frame(x, args[0], src, in->n_layers);
+    return exec_in_frame(x, args[0], src, in);
 }
 
 /* ---- glob(name, pattern), regex(name, pattern) ----------------------------------------------- */

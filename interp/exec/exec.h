@@ -23,8 +23,9 @@ typedef struct ExecStats ExecStats;   /* interp/exec/exec_stats.h */
 typedef struct Exec {
     Arena *arena;
     const TensorInfo *out;     /* the output tensor: name, shape, dtype */
-    long layer;                /* -1 when outside the blocks */
-    long n_layers;
+    const TensorSet *set;      /* the model `out` belongs to in this frame */
+    long layer;                /* block index in its module; -1 outside the blocks */
+    long n_layers;             /* depth of its module (graph.h tset_depth_of) */
     ExecMemo *memo;
     int n_nodes;
     long n_evaluated;          /* nodes computed for this tensor (call by need: each at most once) */
@@ -46,16 +47,17 @@ typedef struct Exec {
 } Exec;
 
 /* Returns -1 when the memo table cannot be allocated. */
-int exec_init(Exec *x, Arena *arena, int n_nodes, const TensorInfo *out, long n_layers);
+/* `out` is a tensor of `set`, which gives `layer` and `n_layers`. */
+int exec_init(Exec *x, Arena *arena, int n_nodes, const TensorInfo *out, const TensorSet *set);
 /* The shape of what this Exec computes: the tensor's, or its row range's. */
 Shape exec_shape(const Exec *x, const Shape *full);
 /* Forces lazy values (and lists of them) to plain values for this tensor. */
 Value exec_force(Exec *x, Value v);
-/* Forces v as if computing tensor `info` of a model with n_layers blocks:
+/* Forces v as if computing tensor `info` of the model `set`:
  * a new frame (own tensor context and memo table, same arena), for
  * built-ins that map an output tensor to another input tensor (layers,
  * stack). A failure in the frame becomes the parent's failure. */
-Value exec_in_frame(Exec *x, Value v, const TensorInfo *info, long n_layers);
+Value exec_in_frame(Exec *x, Value v, const TensorInfo *info, const TensorSet *set);
 /* What forcing a value without tensor data gave (exec_probe). */
 typedef enum ExecProbe { EXEC_PROBE_OK, EXEC_PROBE_NEEDS_DATA, EXEC_PROBE_FAILED } ExecProbe;
 /* Forces v for tensor `out` of a model with n_layers blocks without
@@ -64,7 +66,7 @@ typedef enum ExecProbe { EXEC_PROBE_OK, EXEC_PROBE_NEEDS_DATA, EXEC_PROBE_FAILED
  * boolean or none, else V_ERROR (other kinds live in the freed arena).
  * FAILED: a failure other than needing data or memory, its place in *at
  * and message in msg. NEEDS_DATA otherwise. */
-ExecProbe exec_probe(int n_nodes, const TensorInfo *out, long n_layers, Value v, Value *value, SrcSpan *at,
+ExecProbe exec_probe(int n_nodes, const TensorInfo *out, const TensorSet *set, Value v, Value *value, SrcSpan *at,
                      char *msg, size_t msg_len);
 /* Records the first failure; returns V_ERROR. */
 Value exec_fail(Exec *x, SrcSpan at, const char *fmt, ...)

@@ -13,7 +13,7 @@
 typedef struct Checker {
     Plan *plan;
     const TensorInfo *tensor;
-    long n_layers;
+    const TensorSet *set;
     unsigned char *seen;       /* by node id, for the current tensor */
     bool failed;
     SrcSpan at;
@@ -24,7 +24,7 @@ typedef struct Checker {
  * needing data is kept. */
 static ExecProbe probe(Checker *c, Value v, Value *out) {
     Value got;
-    ExecProbe r = exec_probe(c->plan->n_nodes, c->tensor, c->n_layers, v, &got, &c->at, c->msg, sizeof c->msg);
+    ExecProbe r = exec_probe(c->plan->n_nodes, c->tensor, c->set, v, &got, &c->at, c->msg, sizeof c->msg);
     if (r == EXEC_PROBE_FAILED) c->failed = true;
     if (out) *out = r == EXEC_PROBE_OK && got.kind == V_BOOL ? got : val_none();
     return r;
@@ -83,7 +83,7 @@ int tensor_checks_run(Plan *p) {
         const TensorSet *set = r->model.u.node->set;
         size_t *order = tset_natural_order(set);
         if (!order) break;
-        Checker c = { .plan = p, .n_layers = set->n_layers, .seen = seen };
+        Checker c = { .plan = p, .set = set, .seen = seen };
         for (size_t k = 0; k < set->n && !c.failed; k++) {
             c.tensor = &set->items[order[k]];
             memset(seen, 0, (size_t)p->n_nodes + 1);

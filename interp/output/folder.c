@@ -70,11 +70,16 @@ static const char *config_dtype(const SaveRequest *r, const TensorSet *set) {
     return NULL;
 }
 
-/* Rows of the output's embedding (its vocabulary size), or -1. */
+/* Rows of the output's token embedding (its vocabulary size), or -1.
+ * Position embeddings (GPT-2's wpe) and a vision tower's patch embeddings
+ * are embeddings too but say nothing of the vocabulary. */
 static long embedding_rows(const TensorSet *set) {
-    for (size_t i = 0; i < set->n; i++)
-        if (hfname_is_embedding(set->items[i].name) && set->items[i].shape.rank == 2)
+    for (size_t i = 0; i < set->n; i++) {
+        const char *name = set->items[i].name;
+        if (hfname_is_embedding(name) && set->items[i].shape.rank == 2 && !strstr(name, "wpe") &&
+            !strstr(name, "position") && !hfname_is_aux(name, strlen(name)))
             return (long)set->items[i].shape.dims[0];
+    }
     return -1;
 }
 
@@ -121,7 +126,10 @@ int folder_commit(Plan *p, FolderSave *fs, bool quiet, const ProvFile *inputs, s
     if (r->config) {
         char *json = NULL;
         size_t len = 0;
-        long layers = fs->set->n_layers > 0 ? fs->set->n_layers : -1;
+        /* The language model's depth; none to state for an encoder-decoder,
+         * whose stacks layers() and stack() never change. */
+        const TensorSet *set = fs->set;
+        long layers = set->n_layers > 0 && (set->main_module >= 0 || set->n_modules <= 1) ? set->n_layers : -1;
         c = hfconfig_rewrite(r->config->dir, config_dtype(r, fs->set), layers, embedding_rows(fs->set), &json, &len,
                              &err);
         if (c == 0) {

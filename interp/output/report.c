@@ -43,7 +43,7 @@ static void describe(Describer *d, Exec *x, Value v, FILE *out, int depth);
 static bool try_force(Exec *x, Value v, Value *out) {
     SrcSpan at;
     char msg[8];
-    return exec_probe(x->n_nodes, x->out, x->n_layers, v, out, &at, msg, sizeof msg) == EXEC_PROBE_OK &&
+    return exec_probe(x->n_nodes, x->out, x->set, v, out, &at, msg, sizeof msg) == EXEC_PROBE_OK &&
            out->kind != V_ERROR;
 }
 
@@ -259,7 +259,7 @@ static int report_walk(Plan *p, int threads, Renderer *rd) {
             Arena a;
             arena_init(&a);
             Exec x;
-            if (exec_init(&x, &a, p->n_nodes, t, set->n_layers) != 0) {
+            if (exec_init(&x, &a, p->n_nodes, t, set) != 0) {
                 arena_free(&a);
                 break;
             }

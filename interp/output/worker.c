@@ -21,7 +21,7 @@ static void compute_item(Job *job, const SchedItem *it, Arena *arena, bool *held
     const SaveRequest *req0 = job->saves[first->save].req;
     arena_reset(arena);
     Exec x;
-    if (exec_init(&x, arena, job->plan->n_nodes, info, job->saves[first->save].set->n_layers) != 0) {
+    if (exec_init(&x, arena, job->plan->n_nodes, info, job->saves[first->save].set) != 0) {
         job_fail(job, k, req0->span, "out of memory computing tensor '%s'", info->name);
         return;
     }

@@ -19,13 +19,42 @@ typedef struct TensorInfo {
     DType dtype;
 } TensorInfo;
 
+/* One stack of blocks of a model (runtime/io/hfnames.h): its prefix, e.g.
+ * "model.layers." or "vision_tower.vision_model.encoder.layers.", and its
+ * depth. */
+typedef struct TensorModule {
+    const char *prefix;
+    long n_blocks;             /* 1 + highest block index */
+} TensorModule;
+
 typedef struct TensorSet {
     size_t n;
     const TensorInfo *items;   /* sorted by strcmp on name */
-    long n_layers;             /* 1 + highest block index, 0 when none */
+    /* Blocks of the main module; with no main module (an encoder-decoder),
+     * of the deepest; 0 when there are no blocks. */
+    long n_layers;
+    size_t n_modules;
+    const TensorModule *modules;   /* sorted by prefix */
+    /* The language model's module: the only one, or the only one that is
+     * not a vision/audio tower; -1 when there is none or it is ambiguous. */
+    int main_module;
 } TensorSet;
 
 const TensorInfo *tset_find(const TensorSet *s, const char *name);
+/* Fills s's modules, main_module and n_layers from its items' names, in
+ * arena a. A module that `depth_from` also has keeps depth_from's depth
+ * (select and drop keep block numbers, so depths stay the input's); NULL
+ * for none. Returns -1 when out of memory. */
+int tset_index_modules(Arena *a, TensorSet *s, const TensorSet *depth_from);
+/* The module of s that name's blocks belong to, or NULL. */
+const TensorModule *tset_module_of(const TensorSet *s, const char *name);
+/* The depth `n_layers` means for tensor `name`: its own module's depth, or
+ * s->n_layers for a tensor outside every block. */
+long tset_depth_of(const TensorSet *s, const char *name);
+/* name's block index when it is a block of s's main module, else -1. */
+long tset_main_block(const TensorSet *s, const char *name);
+/* "a.layers. (2 blocks), b.layers. (4 blocks)" into buf, for messages. */
+void tset_describe_modules(const TensorSet *s, char *buf, size_t len);
 /* Indices of s's tensors in natural order (embeddings, blocks in numeric
  * order, final norm, head: runtime/io/hfnames.h), malloc'd; NULL when out of
  * memory. */

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/io/hfnames.h"
 
 /* Evaluation steps a recipe may take when planning: far more than any real
  * recipe needs (a 100-model merge takes thousands), few enough that an
@@ -100,18 +99,15 @@ Value plan_open_model(Plan *p, const char *path, SrcSpan at) {
     }
     TensorInfo *items = plan_alloc(p, (c->n_tensors ? c->n_tensors : 1) * sizeof *items);
     TensorSet *set = plan_alloc(p, sizeof *set);
-    long max_layer = -1;
     for (size_t i = 0; i < c->n_tensors; i++) {
         items[i].name = c->tensors[i].name;
         items[i].shape = c->tensors[i].shape;
         items[i].dtype = c->tensors[i].dtype;
-        long l = hfname_layer(items[i].name);
-        if (l > max_layer) max_layer = l;
     }
     qsort(items, c->n_tensors, sizeof *items, tinfo_cmp);
     set->n = c->n_tensors;
     set->items = items;
-    set->n_layers = max_layer + 1;
+    if (tset_index_modules(&p->arena, set, NULL) != 0) return plan_error(p, at, "out of memory");
     Node *n = plan_new_node(p, N_SOURCE, at);
     n->set = set;
     n->u.source.ckpt = c;

@@ -280,7 +280,7 @@ static void stats_model(Repl *r, Value m) {
     const TensorSet *s = m.u.node->set;
     size_t *order = tset_natural_order(s);
     if (!order) return;
-    long n_layers = repl_n_layers(m);
+    const TensorSet *depth = repl_depth_set(m);
     int w = name_width(s, order, s->n, 60);
     fprintf(r->out, "%-*s  %-12s %11s %11s %11s %11s %11s\n", w, "tensor", "shape", "norm", "mean", "std",
             "min", "max");
@@ -297,7 +297,7 @@ static void stats_model(Repl *r, Value m) {
         }
         Arena a;
         arena_init(&a);
-        Value v = repl_force(r, &a, m, info, n_layers);
+        Value v = repl_force(r, &a, m, info, depth);
         if (v.kind == V_TENSOR && v.u.tensor->f) {
             const Tensor *t = v.u.tensor;
             TStats ts;
@@ -342,7 +342,7 @@ static void stats_lazy(Repl *r, Value v) {
     const TensorSet *s = m.u.node->set;
     size_t *order = tset_natural_order(s);
     if (!order) return;
-    long n_layers = repl_n_layers(m);
+    const TensorSet *depth = repl_depth_set(m);
     int w = name_width(s, order, s->n, 60);
     double lo = 0, hi = 0, sum = 0;
     size_t nums = 0;
@@ -350,7 +350,7 @@ static void stats_lazy(Repl *r, Value v) {
         const TensorInfo *info = &s->items[order[i]];
         Arena a;
         arena_init(&a);
-        Value x = repl_force(r, &a, v, info, n_layers);
+        Value x = repl_force(r, &a, v, info, depth);
         if (x.kind == V_ERROR) {
             arena_free(&a);
             break;
@@ -453,7 +453,7 @@ static void repl_cmd_diff(Repl *r, const char *name, const char *line, const Arg
         buckets_free(&bk);
         return;
     }
-    long la = repl_n_layers(a), lb = repl_n_layers(b);
+    const TensorSet *la = repl_depth_set(a), *lb = repl_depth_set(b);
     int w = name_width(sa, order, sa->n, 60), errors = r->diag.n_errors;
     size_t missing = 0, other = 0;
     fprintf(r->out, "%-*s %10s %10s\n", w, "tensor", "cos", "|A-B|/|A|");
@@ -553,7 +553,7 @@ static void repl_cmd_conflicts(Repl *r, const char *name, const char *line, cons
         buckets_free(&bk);
         return;
     }
-    long lb = repl_n_layers(base);
+    const TensorSet *lb = repl_depth_set(base);
     size_t skipped = 0;
     int errors = r->diag.n_errors;
     const float *xs[MAX_ARGS];
@@ -574,7 +574,7 @@ static void repl_cmd_conflicts(Repl *r, const char *name, const char *line, cons
         bool failed = tb.kind != V_TENSOR || !tb.u.tensor->f;
         for (size_t m = 0; m < k && !failed; m++) {
             const TensorInfo *t = tset_find(models[m].u.node->set, info->name);
-            Value v = repl_force(r, &ar, models[m], t, repl_n_layers(models[m]));
+            Value v = repl_force(r, &ar, models[m], t, repl_depth_set(models[m]));
             failed = v.kind != V_TENSOR || !v.u.tensor->f;
             if (!failed) xs[m] = v.u.tensor->f;
         }

@@ -67,14 +67,14 @@ const Ast *repl_parse_expr(Repl *r, const char *name, const char *line, size_t s
 /* Parses and plans line[start, end); false after reporting an error. */
 bool repl_eval_slice(Repl *r, const char *name, const char *line, size_t start, size_t end, Value *out);
 
-/* The number of blocks a model value is computed with: that of the model
- * it was cut from when it is an indexing or select/drop of one, so
+/* The tensor set whose depths a model value is computed with: that of the
+ * model it was cut from when it is an indexing or select/drop of one, so
  * out["model.layers.0.x"] shows what save(out) would write. */
-long repl_n_layers(Value m);
+const TensorSet *repl_depth_set(Value m);
 /* Computes tensor `info` of the model (or per-tensor value) v in arena a.
  * Reports a failure (located where it happened) and returns an error
  * value. */
-Value repl_force(Repl *r, Arena *a, Value v, const TensorInfo *info, long n_layers);
+Value repl_force(Repl *r, Arena *a, Value v, const TensorInfo *info, const TensorSet *set);
 /* The first model reachable from v's graph (the tensors a per-tensor value
  * is computed over), or a value of kind V_NONE. */
 Value repl_context_model(Repl *r, Value v);

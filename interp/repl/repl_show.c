@@ -99,16 +99,17 @@ static bool is_restriction(const Node *n) {
     return strcmp(b, "select") == 0 || strcmp(b, "drop") == 0;
 }
 
-long repl_n_layers(Value m) {
-    if (m.kind != V_MODEL) return 0;
+const TensorSet *repl_depth_set(Value m) {
+    static const TensorSet none = { .main_module = -1 };
+    if (m.kind != V_MODEL) return &none;
     const Node *n = m.u.node;
     while (is_restriction(n) && n->u.call.args[0].kind == V_MODEL) n = n->u.call.args[0].u.node;
-    return n->set ? n->set->n_layers : 0;
+    return n->set ? n->set : &none;
 }
 
-Value repl_force(Repl *r, Arena *a, Value v, const TensorInfo *info, long n_layers) {
+Value repl_force(Repl *r, Arena *a, Value v, const TensorInfo *info, const TensorSet *set) {
     Exec x;
-    if (exec_init(&x, a, r->plan.n_nodes, info, n_layers) != 0) {
+    if (exec_init(&x, a, r->plan.n_nodes, info, set) != 0) {
         diag_plain(&r->diag, "out of memory computing tensor '%s'", info->name);
         return val_error();
     }
@@ -196,7 +197,7 @@ static void show_one_tensor(Repl *r, Value m) {
     const TensorInfo *info = &m.u.node->set->items[0];
     Arena a;
     arena_init(&a);
-    Value t = repl_force(r, &a, m, info, repl_n_layers(m));
+    Value t = repl_force(r, &a, m, info, repl_depth_set(m));
     if (t.kind == V_TENSOR) repl_show_tensor(r, info->name, t.u.tensor);
     else if (t.kind != V_ERROR) diag_plain(&r->diag, "tensor '%s' gave %s", info->name, val_kind_name(t.kind));
     arena_free(&a);
@@ -210,7 +211,7 @@ static void show_lazy(Repl *r, Value v) {
         const TensorInfo *info = &m.u.node->set->items[0];
         Arena a;
         arena_init(&a);
-        Value s = repl_force(r, &a, v, info, repl_n_layers(m));
+        Value s = repl_force(r, &a, v, info, repl_depth_set(m));
         if (s.kind != V_ERROR) {
             fprintf(r->out, "%s: ", info->name);
             if (s.kind == V_TENSOR) fputs("a tensor\n", r->out);

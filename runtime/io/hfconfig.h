@@ -9,11 +9,20 @@
 
 #include "runtime/core/errbuf.h"
 
-/* Reads <model_dir>/config.json, sets "torch_dtype" to torch_dtype (when not
- * NULL), "num_hidden_layers" to n_layers (when >= 0) and an existing
- * "vocab_size" to vocab_size (when >= 0), and returns the
- * re-serialised JSON (malloc'd, caller frees) in *out. Returns 1 with
- * *out = NULL when the folder has no config.json. */
+/* Reads <model_dir>/config.json, updates it and returns the re-serialised
+ * JSON (malloc'd, caller frees) in *out. Each setting is updated under
+ * every spelling the config already uses, at the top level and in the
+ * language model's nested config (text_config, language_config,
+ * llm_config, text_model), and never added under a second spelling:
+ * - torch_dtype (when not NULL): "torch_dtype" and "dtype"; "torch_dtype"
+ *   is added when the config has neither;
+ * - n_layers (when >= 0): "num_hidden_layers", "n_layer", "num_layers",
+ *   "n_layers"; a config with none of them is an error (-1), since it
+ *   could not say how deep the merged model is;
+ * - vocab_size (when >= 0): "vocab_size", "n_vocab", "padded_vocab_size",
+ *   only where present.
+ * A vision or audio tower's config (vision_config, ...) is left alone.
+ * Returns 1 with *out = NULL when the folder has no config.json. */
 int hfconfig_rewrite(const char *model_dir, const char *torch_dtype, long n_layers, long vocab_size,
                      char **out, size_t *out_len, ErrBuf *err);
 

@@ -8,7 +8,8 @@
 
 static int is_block_word(const char *s, size_t n) {
     return (n == 6 && memcmp(s, "layers", 6) == 0) || (n == 1 && s[0] == 'h') ||
-           (n == 6 && memcmp(s, "blocks", 6) == 0) || (n == 5 && memcmp(s, "layer", 5) == 0);
+           (n == 6 && memcmp(s, "blocks", 6) == 0) || (n == 5 && memcmp(s, "layer", 5) == 0) ||
+           (n == 5 && memcmp(s, "block", 5) == 0);
 }
 
 /* Finds the numeric component after a block word; sets *at and *len. */
@@ -39,6 +40,27 @@ long hfname_layer(const char *name) {
     const char *at;
     size_t len;
     return find_layer(name, &at, &len);
+}
+
+long hfname_block(const char *name, size_t *prefix_len) {
+    const char *at;
+    size_t len;
+    long l = find_layer(name, &at, &len);
+    *prefix_len = l >= 0 ? (size_t)(at - name) : 0;
+    return l;
+}
+
+/* Words that mark a multimodal model's non-language parts in the names
+ * mergekit's descriptions use (vision_tower, vision_model, visual,
+ * audio_tower, image_newline, multi_modal_projector, LLaVA's mm_projector). */
+int hfname_is_aux(const char *name, size_t len) {
+    static const char *const words[] = { "vision", "visual", "audio", "image", "multi_modal", "mm_projector" };
+    for (size_t w = 0; w < sizeof words / sizeof *words; w++) {
+        size_t wl = strlen(words[w]);
+        for (size_t i = 0; i + wl <= len; i++)
+            if (memcmp(name + i, words[w], wl) == 0) return 1;
+    }
+    return 0;
 }
 
 int hfname_set_layer(const char *name, long layer, char *out, size_t outlen) {

@@ -201,11 +201,11 @@ static bool rf_setup(void) {
  * and drops it.
  * A row-wise model is also computed for rows 1.. of its first dimension, as
  * the workers do for big tensors: those rows must come out the same. */
-static void rf_force(const Plan *p, Value v, const TensorInfo *info, long n_layers) {
+static void rf_force(const Plan *p, Value v, const TensorInfo *info, const TensorSet *set) {
     Arena arena;
     arena_init(&arena);
     Exec x;
-    if (exec_init(&x, &arena, p->n_nodes, info, n_layers) != 0) goto done;
+    if (exec_init(&x, &arena, p->n_nodes, info, set) != 0) goto done;
     Value r = exec_force(&x, v);
     if (x.failed || v.kind != V_MODEL || r.kind != V_TENSOR || !r.u.tensor->f) goto done;
     const Tensor *whole = r.u.tensor;
@@ -217,7 +217,7 @@ static void rf_force(const Plan *p, Value v, const TensorInfo *info, long n_laye
         !shape_equal(&whole->shape, &info->shape))
         goto done;
     Exec part;
-    if (exec_init(&part, &arena, p->n_nodes, info, n_layers) != 0) goto done;
+    if (exec_init(&part, &arena, p->n_nodes, info, set) != 0) goto done;
     part.row_begin = 1;
     part.row_end = rows;
     Value pr = exec_force(&part, v);
@@ -239,12 +239,14 @@ static void rf_force_model(const Plan *p, Value m) {
     if (set->n == 0) return;
     size_t picks[3] = { 0, set->n / 2, set->n - 1 };
     for (int k = 0; k < 3; k++)
-        if (k == 0 || picks[k] != picks[k - 1]) rf_force(p, m, &set->items[picks[k]], set->n_layers);
+        if (k == 0 || picks[k] != picks[k - 1]) rf_force(p, m, &set->items[picks[k]], set);
 }
 
 static void rf_exec(const Plan *p) {
     /* A block tensor all of a, b and c have, for per-tensor scalars. */
     static const TensorInfo q = { "model.layers.1.self_attn.q_proj.weight", { 2, { 4, 4 } }, DT_F32 };
+    static const TensorModule blocks = { "model.layers.", 2 };
+    static const TensorSet depth = { .n_layers = 2, .n_modules = 1, .modules = &blocks, .main_module = 0 };
     for (size_t i = 0; i < p->n_saves && i < 4; i++) rf_force_model(p, p->saves[i].model);
     size_t forced = 0;
     for (size_t i = 0; i < p->globals.n && forced < 8; i++) {
@@ -253,7 +255,7 @@ static void rf_exec(const Plan *p) {
             rf_force_model(p, v);
             forced++;
         } else if (val_depends_on_tensor(v)) {
-            rf_force(p, v, &q, 2);
+            rf_force(p, v, &q, &depth);
             forced++;
         }
     }

@@ -218,8 +218,43 @@ static void test_hfconfig(void) {
     CHECK(out && contains(out, "\"torch_dtype\":\t\"float16\"") && !contains(out, "num_hidden_layers"));
     free(out);
     out = NULL;
-    CHECK(hfconfig_rewrite(dir, NULL, 7, -1, &out, &len, &err) == 0);
-    CHECK(out && contains(out, "\"num_hidden_layers\":\t7") && !contains(out, "torch_dtype"));
+    /* A depth with no key to hold it is an error, not a second key. */
+    CHECK(hfconfig_rewrite(dir, NULL, 7, -1, &out, &len, &err) < 0 && out == NULL);
+    CHECK(contains(err.msg, "config.json") && contains(err.msg, "7 blocks"));
+
+    /* GPT-2 family: n_layer is updated, no num_hidden_layers added. */
+    write_text(dir, "config.json", "{\"model_type\":\"gpt2\",\"n_layer\":4,\"vocab_size\":64}");
+    CHECK(hfconfig_rewrite(dir, NULL, 6, 80, &out, &len, &err) == 0);
+    CHECK(out && contains(out, "\"n_layer\":\t6") && !contains(out, "num_hidden_layers") &&
+          contains(out, "\"vocab_size\":\t80"));
+    free(out);
+    out = NULL;
+
+    /* Gemma 3 style: the nested text_config holds depth, vocabulary and
+     * dtype; the vision tower's depth is left alone. */
+    write_text(dir, "config.json",
+               "{\"model_type\":\"gemma3\",\"text_config\":{\"num_hidden_layers\":4,\"vocab_size\":64,"
+               "\"torch_dtype\":\"float32\"},\"vision_config\":{\"num_hidden_layers\":2}}");
+    CHECK(hfconfig_rewrite(dir, "bfloat16", 6, 70, &out, &len, &err) == 0);
+    if (out) {
+        const char *v = strstr(out, "vision_config");
+        const char *t = strstr(out, "\"num_hidden_layers\":\t6");
+        CHECK(v && t && t < v);          /* the text depth, inside text_config */
+        CHECK(strstr(v, "\"num_hidden_layers\":\t2") != NULL);
+        CHECK(contains(out, "\"vocab_size\":\t70") && !strstr(v, "vocab_size"));
+        /* top-level torch_dtype added, the nested one updated: both bfloat16 */
+        CHECK(!contains(out, "float32"));
+        const char *first = strstr(out, "\"num_hidden_layers\"");
+        CHECK(first == t);               /* no top-level copy added */
+    }
+    free(out);
+    out = NULL;
+
+    /* Two spellings present: both updated, so they cannot disagree. */
+    write_text(dir, "config.json", "{\"num_hidden_layers\":4,\"n_layer\":4,\"dtype\":\"float32\"}");
+    CHECK(hfconfig_rewrite(dir, "float16", 3, -1, &out, &len, &err) == 0);
+    CHECK(out && contains(out, "\"num_hidden_layers\":\t3") && contains(out, "\"n_layer\":\t3") &&
+          contains(out, "\"dtype\":\t\"float16\"") && !contains(out, "torch_dtype"));
     free(out);
     out = NULL;
 

@@ -92,7 +92,7 @@ static const float *compute(Fixture *f, Arena *a, Exec *x, const char *var, cons
     CHECK(info != NULL);
     if (!info) return NULL;
     arena_init(a);
-    CHECK(exec_init(x, a, f->plan.n_nodes, info, m.u.node->set->n_layers) == 0);
+    CHECK(exec_init(x, a, f->plan.n_nodes, info, m.u.node->set) == 0);
     Value v = exec_force(x, m);
     CHECK(!x->failed);
     CHECK(v.kind == V_TENSOR);
@@ -176,7 +176,7 @@ static double scalar(Fixture *f, const char *scalar_var, const char *model_var, 
     Arena a;
     arena_init(&a);
     Exec x;
-    CHECK(exec_init(&x, &a, f->plan.n_nodes, info, m.u.node->set->n_layers) == 0);
+    CHECK(exec_init(&x, &a, f->plan.n_nodes, info, m.u.node->set) == 0);
     Value r = exec_force(&x, v);
     CHECK(!x.failed && r.kind == V_NUM);
     double out = r.kind == V_NUM ? r.u.num : NAN;
