@@ -28,8 +28,12 @@ Value bi_plan_model(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, 
         /* Raw quantized values are not the weights: merging them would be
          * silently wrong, so the checkpoint is refused until it can be
          * dequantized. */
-        plan_error(p, sp[0], "%s: tensor '%s' is %s ('%s'): not supported yet", q.weight->file->path,
-                   q.weight->name, q.kind, q.companion->name);
+        if (q.weight == q.companion)
+            plan_error(p, sp[0], "%s: tensor '%s' holds %s: not supported yet", q.weight->file->path,
+                       q.weight->name, q.kind);
+        else
+            plan_error(p, sp[0], "%s: tensor '%s' is %s, with '%s': not supported yet", q.weight->file->path,
+                       q.weight->name, q.kind, q.companion->name);
         diag_hint(p->diag, "dequantize the checkpoint to bfloat16 first (%zu quantized tensor%s in it)", q.count,
                   q.count == 1 ? "" : "s");
         return val_error();

@@ -37,6 +37,11 @@ static bool stored_quantized(DType dt) {
 static const CkptTensor *scale_partner(const Ckpt *c, const CkptTensor *t, const char **kind) {
     size_t stem;
     const CkptTensor *w;
+    if (t->dtype == DT_F8_E8M0) {
+        *kind = "F8_E8M0 scales (MX formats)";
+        w = ends_with(t->name, "_scales", &stem) ? find_stem(c, t->name, stem, "_blocks") : NULL;
+        return w ? w : t;
+    }
     if (ends_with(t->name, "_scale_inv", &stem)) {
         *kind = "FP8 with block scales (weight_scale_inv)";
         w = find_stem(c, t->name, stem, "");
@@ -52,10 +57,6 @@ static const CkptTensor *scale_partner(const Ckpt *c, const CkptTensor *t, const
     if (ends_with(t->name, "_scales", &stem)) {
         *kind = "MXFP4 (blocks + scales)";
         return find_stem(c, t->name, stem, "_blocks");
-    }
-    if (t->dtype == DT_F8_E8M0) {
-        *kind = "F8_E8M0 scales (MX formats)";
-        return t;
     }
     return NULL;
 }

@@ -14,6 +14,7 @@ the sign; the FNUZ formats: 0x80).
 
 Run from the repository root: python3 tests/unit/fp8_reference.py
 """
+import bisect
 import struct
 from fractions import Fraction
 
@@ -90,6 +91,26 @@ def fraction_of_f32_bits(u):
     return Fraction(f32_from_bits(u))
 
 
+_TABLES = {}
+
+
+def value_table(fmt):
+    """The format's non-negative finite values with their codes, ascending,
+    and one quantum past the top standing for overflow (code None: an even
+    code). The quantum of the top's binade is the gap below it, since the
+    top never starts a binade."""
+    if fmt[0] not in _TABLES:
+        table = []
+        for b in range(0x80):
+            v = decode(fmt, b)
+            if not isinstance(v, tuple):
+                table.append((v, b))
+        table.sort()
+        step = table[-1][0] - table[-2][0]
+        _TABLES[fmt[0]] = table + [(table[-1][0] + step, 1 << 30)]
+    return _TABLES[fmt[0]]
+
+
 def encode(fmt, u):
     """Expected code for the float32 with bits u (not for E8M0)."""
     _, eb, mb, bias, kind = fmt
@@ -99,27 +120,17 @@ def encode(fmt, u):
     if (u & 0x7F800000) == 0x7F800000:
         return nan_code if (u & 0x7FFFFF) else overflow_code
     x = abs(fraction_of_f32_bits(u))
-    # Non-negative finite values with their codes, ascending.
-    table = []
-    for b in range(0x80):
-        v = decode(fmt, b)
-        if not isinstance(v, tuple):
-            table.append((v, b))
-    table.sort()
-    top, top_code = table[-1]
-    below = table[-2][0]
-    # One quantum past the top: the quantum of the top's binade, which is
-    # the gap below it unless the top starts a binade (it never does here).
-    step = top - below
-    candidates = table + [(top + step, None)]  # None: overflow, an even code
+    candidates = value_table(fmt)
+    # Only the two table entries around x can be nearest.
+    at = bisect.bisect_left(candidates, (x, -1))
     best = None
-    for v, b in candidates:
+    for v, b in candidates[max(at - 1, 0):at + 1]:
         d = abs(v - x)
-        even = b is None or b % 2 == 0
+        even = b % 2 == 0
         if best is None or d < best[0] or (d == best[0] and even and not best[2]):
             best = (d, b, even)
     b = best[1]
-    if b is None:
+    if b == 1 << 30:
         return overflow_code
     if b == 0:
         return 0 if kind == "fnuz" else sign << 7
