@@ -69,7 +69,8 @@ fi
 make_models() {
     M=$B/test-models
     [ -f "$M/.done" ] || make_base_models || return 1
-    [ -f "$M/.done-align" ] || make_align_models
+    [ -f "$M/.done-align" ] || make_align_models || return 1
+    [ -f "$M/.done-fp8" ] || make_fp8_models
     [ -f "$M/.done-torch" ] || make_torch_models
     [ -f "$M/.done-archs" ] || make_arch_models
 }
@@ -103,6 +104,17 @@ make_base_models() {
     "$B/mkmodel" "$M/big1" --seed 5 --layers 1 --vocab 70000 &&
     "$B/mkmodel" "$M/big2" --seed 6 --finetune-of 5 --delta 0.01 --layers 1 --vocab 70000 &&
     touch "$M/.done"
+}
+# 8-bit float models (tests/golden/fp8_*.merge): fine-tunes of seed 1 in
+# float8_e4m3fn and float8_e5m2, with deltas large enough to survive FP8's
+# rounding.
+make_fp8_models() {
+    "$B/mkmodel" "$M/fp8-base" --seed 1 --dtype float8_e4m3fn --force &&
+    "$B/mkmodel" "$M/fp8-ft1" --seed 2 --finetune-of 1 --delta 0.05 --dtype float8_e4m3fn --force &&
+    "$B/mkmodel" "$M/fp8-ft2" --seed 3 --finetune-of 1 --delta 0.05 --dtype float8_e4m3fn --force &&
+    "$B/mkmodel" "$M/e5m2-ft2" --seed 3 --finetune-of 1 --delta 0.05 --dtype float8_e5m2 --force &&
+    "$B/mkmodel" "$M/bf16-ft2" --seed 3 --finetune-of 1 --delta 0.05 --dtype bfloat16 --force &&
+    touch "$M/.done-fp8"
 }
 # For align(): models with hidden units shuffled (mkmodel --permute): the
 # default shape, 8 heads with Qwen2-style q/k/v biases, and a fine-tune of a

@@ -59,7 +59,8 @@ static void usage(FILE *to) {
             "  --intermediate F     MLP size (default 64)\n"
             "  --vocab V            vocabulary size (default 64)\n"
             "  --kv-hidden K        rows of k_proj/v_proj (default D/2)\n"
-            "  --dtype T            float32 | bfloat16 | float16 (default float32)\n"
+            "  --dtype T            float32 | bfloat16 | float16 | float8_e4m3fn | float8_e5m2\n"
+            "                       (default float32)\n"
             "  --shard SIZE         shard size, e.g. 20KB or 4096 (default: one file)\n"
             "  --seed S             seed (default 1)\n"
             "  --finetune-of B --delta X\n"
@@ -227,7 +228,8 @@ static int parse_args(int argc, char **argv, Options *o) {
             have_delta = true;
         } else if (strcmp(key, "--dtype") == 0) {
             ok = dtype_from_torch_name(val, &o->dtype) &&
-                 (o->dtype == DT_F32 || o->dtype == DT_BF16 || o->dtype == DT_F16);
+                 (o->dtype == DT_F32 || o->dtype == DT_BF16 || o->dtype == DT_F16 || o->dtype == DT_F8_E4M3 ||
+                  o->dtype == DT_F8_E5M2);
         } else {
             fprintf(stderr, "mkmodel: unknown option '%s'\n", key);
             return -1;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "interp/builtins/builtins_int.h"
+#include "runtime/io/quantized.h"
 
 /* ---- model(path) ------------------------------------------------------------------ */
 
@@ -22,6 +23,21 @@ Value bi_plan_model(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, 
     if (allow.kind != V_BOOL)
         return plan_error(p, sp[1], "allow_nonfinite must be true or false, found %s", val_kind_name(allow.kind));
     Value m = plan_open_model(p, path, sp[0]);
+    QuantFinding q;
+    if (m.kind == V_MODEL && quant_find_scaled(m.u.node->u.source.ckpt, &q)) {
+        /* Raw quantized values are not the weights: merging them would be
+         * silently wrong, so the checkpoint is refused until it can be
+         * dequantized. */
+        if (q.weight == q.companion)
+            plan_error(p, sp[0], "%s: tensor '%s' holds %s: not supported yet", q.weight->file->path,
+                       q.weight->name, q.kind);
+        else
+            plan_error(p, sp[0], "%s: tensor '%s' is %s, with '%s': not supported yet", q.weight->file->path,
+                       q.weight->name, q.kind, q.companion->name);
+        diag_hint(p->diag, "dequantize the checkpoint to bfloat16 first (%zu quantized tensor%s in it)", q.count,
+                  q.count == 1 ? "" : "s");
+        return val_error();
+    }
     if (m.kind != V_MODEL || !allow.u.b) return m;
     /* The same checkpoint, read without the NaN/infinity check. */
     Node *n = plan_new_node(p, N_SOURCE, sp[0]);
@@ -111,7 +127,7 @@ Value bi_plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, S
         const char *s = arena_strndup(&p->arena, args[2].u.str.s, args[2].u.str.len);
         if (!dtype_from_torch_name(s, &r.dtype) || !dtype_is_computable(r.dtype)) {
             diag_error(p->diag, sp[2], "unknown output dtype '%s'", s);
-            diag_hint(p->diag, "use \"bfloat16\", \"float16\", \"float32\" or \"float64\"");
+            diag_hint(p->diag, "use \"bfloat16\", \"float16\", \"float32\", \"float64\", \"float8_e4m3fn\" or \"float8_e5m2\"");
             ok = false;
         }
         r.has_dtype = true;

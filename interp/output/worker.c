@@ -75,8 +75,22 @@ static void compute_item(Job *job, const SchedItem *it, Arena *arena, bool *held
             break;
         }
         out->n++;
-        if (t->f) dtype_encode_f32(out_dtype, t->f, pc->buf, (size_t)t->numel);
-        else memcpy(pc->buf, t->raw, len);
+        if (t->f && dtype_is_fp8(out_dtype)) {
+            /* An 8-bit float's range is small enough for a merge to leave
+             * it; torch's cast would write NaN (or infinity) silently. */
+            size_t bad = dtype_encode_f32_overflow(out_dtype, t->f, pc->buf, (size_t)t->numel);
+            if (bad < (size_t)t->numel) {
+                job_fail(job, k, at, "tensor '%s': value %g at element %lld does not fit in %s; save with "
+                         "dtype = \"bfloat16\"", info->name, (double)t->f[bad],
+                         (long long)bad + (long long)it->row_begin * (long long)row_entries,
+                         dtype_torch_name(out_dtype));
+                break;
+            }
+        } else if (t->f) {
+            dtype_encode_f32(out_dtype, t->f, pc->buf, (size_t)t->numel);
+        } else {
+            memcpy(pc->buf, t->raw, len);
+        }
         pc->save = s->save;
         pc->pos = s->pos;
         pc->len = len;

@@ -4,12 +4,15 @@
  * Implementation notes: conversions work on bit patterns so that rounding is
  * round-to-nearest-even (the one step that uses the FPU, F16 subnormals,
  * relies on the default rounding mode, which the program never changes), NaN
- * keeps its sign and comes out quiet, and F16 subnormals are exact both ways. The per-element helpers
+ * keeps its sign and comes out quiet, and F16 subnormals are exact both ways.
+ * The 8-bit floats are decoded through a 256-entry table and encoded in
+ * double arithmetic, where every step is exact. The per-element helpers
  * are small and branch-light so that the decode/encode loops vectorise.
  * Buffers may be unaligned (tensor data sits at arbitrary mmap offsets), so
  * every load and store of file data goes through memcpy. */
 #include "runtime/core/dtype.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "runtime/core/simd.h"
@@ -31,8 +34,11 @@ static const DTypeInfo dtype_info[] = {
     [DT_F16] = {"F16", "float16", 2, true},
     [DT_BF16] = {"BF16", "bfloat16", 2, true},
     [DT_F64] = {"F64", "float64", 8, true},
-    [DT_F8_E4M3] = {"F8_E4M3", NULL, 1, false},
-    [DT_F8_E5M2] = {"F8_E5M2", NULL, 1, false},
+    [DT_F8_E4M3] = {"F8_E4M3", "float8_e4m3fn", 1, true},
+    [DT_F8_E5M2] = {"F8_E5M2", "float8_e5m2", 1, true},
+    [DT_F8_E4M3FNUZ] = {"F8_E4M3FNUZ", "float8_e4m3fnuz", 1, true},
+    [DT_F8_E5M2FNUZ] = {"F8_E5M2FNUZ", "float8_e5m2fnuz", 1, true},
+    [DT_F8_E8M0] = {"F8_E8M0", "float8_e8m0fnu", 1, false},
     [DT_I8] = {"I8", "int8", 1, false},
     [DT_I16] = {"I16", "int16", 2, false},
     [DT_I32] = {"I32", "int32", 4, false},
@@ -69,6 +75,19 @@ bool dtype_from_st_name(const char *s, size_t len, DType *out) {
     return false;
 }
 
+const char *dtype_st_refusal(const char *s, size_t len) {
+    static const struct { const char *name, *why; } refused[] = {
+        {"F4", "4-bit MX floats (packed two per byte) are not supported; dequantize the checkpoint to "
+               "bfloat16 first"},
+        {"F6_E2M3", "6-bit MX floats (packed) are not supported; dequantize the checkpoint to bfloat16 first"},
+        {"F6_E3M2", "6-bit MX floats (packed) are not supported; dequantize the checkpoint to bfloat16 first"},
+        {"C64", "complex tensors cannot be merged; remove the tensor or convert the checkpoint"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (strlen(refused[i].name) == len && memcmp(refused[i].name, s, len) == 0) return refused[i].why;
+    return NULL;
+}
+
 const char *dtype_torch_name(DType dt) {
     return valid(dt) ? dtype_info[dt].torch_name : NULL;
 }
@@ -97,6 +116,11 @@ bool dtype_from_torch_name(const char *s, DType *out) {
 
 bool dtype_is_computable(DType dt) {
     return valid(dt) && dtype_info[dt].computable;
+}
+
+bool dtype_is_fp8(DType dt) {
+    return dt == DT_F8_E4M3 || dt == DT_F8_E5M2 || dt == DT_F8_E4M3FNUZ || dt == DT_F8_E5M2FNUZ ||
+           dt == DT_F8_E8M0;
 }
 
 /* ---- scalar conversions ---------------------------------------------------- */
@@ -172,6 +196,89 @@ static inline uint16_t f32_to_f16(float f) {
     return (uint16_t)(sign | r);
 }
 
+/* ---- 8-bit floats ------------------------------------------------------------- */
+
+/* How an 8-bit format spends its codes. IEEE: the top exponent is infinity
+ * (mantissa 0) or NaN (F8_E5M2). FN: only S.1111.111 is NaN, no infinity
+ * (F8_E4M3, torch's float8_e4m3fn). FNUZ: 0x80 (the would-be -0) is the one
+ * NaN, no infinity, no -0. */
+typedef enum Fp8Kind { FP8_IEEE, FP8_FN, FP8_FNUZ } Fp8Kind;
+
+typedef struct Fp8Format {
+    int ebits, mbits, bias;
+    Fp8Kind kind;
+} Fp8Format;
+
+static Fp8Format fp8_format(DType dt) {
+    switch (dt) {
+    case DT_F8_E5M2: return (Fp8Format){5, 2, 15, FP8_IEEE};
+    case DT_F8_E4M3FNUZ: return (Fp8Format){4, 3, 8, FP8_FNUZ};
+    case DT_F8_E5M2FNUZ: return (Fp8Format){5, 2, 16, FP8_FNUZ};
+    default: return (Fp8Format){4, 3, 7, FP8_FN};
+    }
+}
+
+static float quiet_nan(bool negative) {
+    return bits_f32(0x7fc00000u | (negative ? 0x80000000u : 0u));
+}
+
+float dtype_fp8_to_f32(DType dt, uint8_t b) {
+    if (dt == DT_F8_E8M0) return b == 0xff ? quiet_nan(false) : ldexpf(1.0f, (int)b - 127);
+    Fp8Format f = fp8_format(dt);
+    bool negative = b & 0x80;
+    int emax = (1 << f.ebits) - 1, mmax = (1 << f.mbits) - 1;
+    int e = (b >> f.mbits) & emax, m = b & mmax;
+    if (f.kind == FP8_FNUZ && b == 0x80) return quiet_nan(true);
+    if (f.kind == FP8_FN && e == emax && m == mmax) return quiet_nan(negative);
+    if (f.kind == FP8_IEEE && e == emax) return m ? quiet_nan(negative) : negative ? -INFINITY : INFINITY;
+    /* Subnormals share the smallest normal exponent without the implicit 1;
+     * both products are exact (at most 4 significant bits). */
+    float v = e == 0 ? ldexpf((float)m, 1 - f.bias - f.mbits) : ldexpf((float)((1 << f.mbits) + m), e - f.bias - f.mbits);
+    return negative ? -v : v;
+}
+
+uint8_t dtype_f32_to_fp8(DType dt, float x) {
+    Fp8Format f = fp8_format(dt);
+    int emax = (1 << f.ebits) - 1, mmax = (1 << f.mbits) - 1;
+    uint8_t sign = (f32_bits(x) >> 24) & 0x80u;
+    uint8_t nan = f.kind == FP8_FNUZ ? 0x80u : (uint8_t)(sign | 0x7fu);
+    uint8_t overflow = f.kind == FP8_IEEE ? (uint8_t)(sign | (emax << f.mbits)) : nan;
+    if (isnan(x)) return nan;
+    if (isinf(x)) return overflow;
+    /* The largest finite value: the top exponent is reserved in IEEE, the
+     * top code is NaN in FN, everything but 0x80 is a number in FNUZ. */
+    int top_e = f.kind == FP8_IEEE ? emax - 1 : emax;
+    int top_m = f.kind == FP8_FN ? mmax - 1 : mmax;
+    double max_finite = ldexp((double)((1 << f.mbits) + top_m), top_e - f.bias - f.mbits);
+    /* Round |x| to a multiple of the quantum of its binade (the subnormal
+     * quantum below the normal range): every step is exact in double, and
+     * rint rounds ties to even (the default mode, never changed). */
+    double a = fabs((double)x);
+    int exp2;
+    frexp(a, &exp2);
+    int emin = 1 - f.bias;
+    int binade = exp2 - 1 < emin ? emin : exp2 - 1;
+    double quantum = ldexp(1.0, binade - f.mbits);
+    double r = rint(a / quantum) * quantum;
+    if (r > max_finite) return overflow;
+    if (r == 0) return f.kind == FP8_FNUZ ? 0 : sign;
+    uint8_t code;
+    if (r < ldexp(1.0, emin)) {
+        code = (uint8_t)(r / ldexp(1.0, emin - f.mbits));
+    } else {
+        frexp(r, &exp2);
+        int e = exp2 - 1;
+        int m = (int)(r / ldexp(1.0, e - f.mbits)) - (1 << f.mbits);
+        code = (uint8_t)(((e + f.bias) << f.mbits) | m);
+    }
+    return (uint8_t)(sign | code);
+}
+
+/* Every code of a format decoded once, so that bulk decoding is a lookup. */
+static void fp8_table(DType dt, float table[256]) {
+    for (int b = 0; b < 256; b++) table[b] = dtype_fp8_to_f32(dt, (uint8_t)b);
+}
+
 float dtype_bf16_to_f32(uint16_t h) { return bf16_to_f32(h); }
 uint16_t dtype_f32_to_bf16(float f) { return f32_to_bf16(f); }
 float dtype_f16_to_f32(uint16_t h) { return f16_to_f32(h); }
@@ -225,6 +332,19 @@ static inline __attribute__((always_inline)) uint32_t decode(DType src_dt, const
             if (check) bad |= not_finite(dst[i]);
         }
         break;
+    case DT_F8_E4M3:
+    case DT_F8_E5M2:
+    case DT_F8_E4M3FNUZ:
+    case DT_F8_E5M2FNUZ:
+    case DT_F8_E8M0: {
+        float table[256];
+        fp8_table(src_dt, table);
+        for (size_t i = 0; i < n; i++) {
+            dst[i] = table[s[i]];
+            if (check) bad |= not_finite(dst[i]);
+        }
+        break;
+    }
     default:
         /* Callers check dtype_is_computable first; zeros beat garbage if not. */
         memset(dst, 0, n * sizeof(float));
@@ -269,7 +389,33 @@ void dtype_encode_f32(DType dst_dt, const float *src, void *dst, size_t n) {
             memcpy(d + 8 * i, &v, 8);
         }
         break;
+    case DT_F8_E4M3:
+    case DT_F8_E5M2:
+    case DT_F8_E4M3FNUZ:
+    case DT_F8_E5M2FNUZ:
+        for (size_t i = 0; i < n; i++) d[i] = dtype_f32_to_fp8(dst_dt, src[i]);
+        break;
     default:
         break;
     }
+}
+
+size_t dtype_encode_f32_overflow(DType dst_dt, const float *src, void *dst, size_t n) {
+    dtype_encode_f32(dst_dt, src, dst, n);
+    const unsigned char *d = dst;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(src[i])) continue;
+        bool out_finite;
+        if (dtype_is_fp8(dst_dt)) {
+            out_finite = isfinite(dtype_fp8_to_f32(dst_dt, d[i]));
+        } else if (dst_dt == DT_F16 || dst_dt == DT_BF16) {
+            uint16_t h;
+            memcpy(&h, d + 2 * i, 2);
+            out_finite = isfinite(dst_dt == DT_F16 ? f16_to_f32(h) : bf16_to_f32(h));
+        } else {
+            out_finite = true; /* float32 to float32 or float64 cannot overflow */
+        }
+        if (!out_finite) return i;
+    }
+    return n;
 }

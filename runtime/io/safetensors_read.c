@@ -196,8 +196,15 @@ static int parse_entry(const char *label, const char *name, const cJSON *obj,
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(obj, "dtype");
     if (!cJSON_IsString(dt))
         return errbuf_set(err, "%s: tensor '%s': \"dtype\" must be a string", label, name);
-    if (!dtype_from_st_name(dt->valuestring, strlen(dt->valuestring), &e->t.dtype))
+    size_t dt_len = strlen(dt->valuestring);
+    if (!dtype_from_st_name(dt->valuestring, dt_len, &e->t.dtype)) {
+        /* Known to safetensors but not read here: said so before any size
+         * is computed from it (the packed sub-byte formats have no whole
+         * bytes per element, so their offsets are never checked as if). */
+        const char *why = dtype_st_refusal(dt->valuestring, dt_len);
+        if (why) return errbuf_set(err, "%s: tensor '%s': dtype %s: %s", label, name, dt->valuestring, why);
         return errbuf_set(err, "%s: tensor '%s': unknown dtype \"%.40s\"", label, name, dt->valuestring);
+    }
 
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(obj, "shape");
     if (!cJSON_IsArray(sh))

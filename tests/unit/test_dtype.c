@@ -1,6 +1,7 @@
 /* test_dtype.c - dtype names and the float conversions: rounding at every
  * halfway point of BF16 and F16, special values, and round trips of every
- * bit pattern. */
+ * bit pattern; the 8-bit floats against tests/unit/fp8_reference.h (every
+ * code decoded, every midpoint encoded, from fp8_reference.py). */
 #include "tests/unit/check.h"
 
 #include <float.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 
 #include "runtime/core/dtype.h"
+#include "tests/unit/fp8_reference.h"
 
 static uint32_t bits(float f) {
     uint32_t u;
@@ -33,7 +35,11 @@ static void test_names(void) {
     CHECK_STR(dtype_st_name(DT_BF16), "BF16");
     CHECK_STR(dtype_st_name(DT_F8_E4M3), "F8_E4M3");
     CHECK_STR(dtype_torch_name(DT_BF16), "bfloat16");
-    CHECK(dtype_torch_name(DT_F8_E5M2) == NULL);
+    CHECK_STR(dtype_torch_name(DT_F8_E4M3), "float8_e4m3fn");
+    CHECK_STR(dtype_torch_name(DT_F8_E5M2), "float8_e5m2");
+    DType back;
+    CHECK(dtype_from_st_name("F8_E8M0", 7, &back) && back == DT_F8_E8M0);
+    CHECK(dtype_from_st_name("F8_E4M3FNUZ", 11, &back) && back == DT_F8_E4M3FNUZ);
     CHECK(dtype_size(DT_F64) == 8 && dtype_size(DT_BOOL) == 1 && dtype_size(DT_F8_E5M2) == 1);
     DType d;
     CHECK(dtype_from_st_name("F16xyz", 3, &d) && d == DT_F16); /* length-bounded */
@@ -46,7 +52,14 @@ static void test_names(void) {
     CHECK(dtype_from_torch_name("f16", &d) && d == DT_F16);
     CHECK(!dtype_from_torch_name("bfloat", &d));
     CHECK(dtype_is_computable(DT_F64) && dtype_is_computable(DT_BF16));
-    CHECK(!dtype_is_computable(DT_I64) && !dtype_is_computable(DT_F8_E4M3));
+    CHECK(!dtype_is_computable(DT_I64) && !dtype_is_computable(DT_F8_E8M0));
+    CHECK(dtype_is_computable(DT_F8_E4M3) && dtype_is_computable(DT_F8_E5M2) &&
+          dtype_is_computable(DT_F8_E4M3FNUZ) && dtype_is_computable(DT_F8_E5M2FNUZ));
+    /* Known to safetensors, refused with a reason; unknown names are not. */
+    CHECK(dtype_st_refusal("F4", 2) && dtype_st_refusal("F6_E2M3", 7) && dtype_st_refusal("F6_E3M2", 7) &&
+          dtype_st_refusal("C64", 3));
+    CHECK(!dtype_st_refusal("F4x", 3) && !dtype_st_refusal("F8_E4M3", 7) && !dtype_st_refusal("F", 1));
+    CHECK(!dtype_from_st_name("F4", 2, &back) && !dtype_from_st_name("C64", 3, &back));
 }
 
 static void test_bf16_edges(void) {
@@ -254,6 +267,121 @@ static void test_decode_checks_finite(void) {
     CHECK(!dtype_decode_f32_finite(DT_F64, buf, checked, 2));
 }
 
+/* The formats in fp8_reference.h's order. */
+static const DType fp8_ref_dtypes[FP8_REF_FORMATS] = { DT_F8_E4M3, DT_F8_E5M2, DT_F8_E4M3FNUZ, DT_F8_E5M2FNUZ,
+                                                       DT_F8_E8M0 };
+
+/* Every code of every 8-bit format decodes to the reference's float32 bits
+ * (NaNs quiet, with the reference's sign), one at a time and in bulk from
+ * an unaligned buffer. */
+static void test_fp8_decode_all(void) {
+    int wrong = 0;
+    unsigned char codes[257];
+    float bulk[256];
+    for (int k = 0; k < FP8_REF_FORMATS; k++) {
+        DType dt = fp8_ref_dtypes[k];
+        for (int b = 0; b < 256; b++) {
+            codes[1 + b] = (unsigned char)b;
+            if (bits(dtype_fp8_to_f32(dt, (uint8_t)b)) != fp8_ref_decode[k][b]) {
+                if (wrong++ < 5)
+                    fprintf(stderr, "  %s 0x%02x: got 0x%08x, want 0x%08x\n", dtype_st_name(dt), b,
+                            bits(dtype_fp8_to_f32(dt, (uint8_t)b)), fp8_ref_decode[k][b]);
+            }
+        }
+        dtype_decode_f32(dt, codes + 1, bulk, 256);
+        for (int b = 0; b < 256; b++) wrong += bits(bulk[b]) != fp8_ref_decode[k][b];
+    }
+    CHECK(wrong == 0);
+    /* Spot values that the formats' definitions fix. */
+    CHECK(dtype_fp8_to_f32(DT_F8_E4M3, 0x7e) == 448.0f && isnan(dtype_fp8_to_f32(DT_F8_E4M3, 0x7f)));
+    CHECK(dtype_fp8_to_f32(DT_F8_E4M3, 0x01) == 0x1p-9f && dtype_fp8_to_f32(DT_F8_E4M3, 0x78) == 256.0f);
+    CHECK(dtype_fp8_to_f32(DT_F8_E5M2, 0x7b) == 57344.0f && isinf(dtype_fp8_to_f32(DT_F8_E5M2, 0x7c)));
+    CHECK(dtype_fp8_to_f32(DT_F8_E5M2, 0x01) == 0x1p-16f);
+    CHECK(isnan(dtype_fp8_to_f32(DT_F8_E4M3FNUZ, 0x80)) && dtype_fp8_to_f32(DT_F8_E4M3FNUZ, 0x7f) == 240.0f);
+    CHECK(dtype_fp8_to_f32(DT_F8_E8M0, 127) == 1.0f && dtype_fp8_to_f32(DT_F8_E8M0, 0) == 0x1p-127f &&
+          isnan(dtype_fp8_to_f32(DT_F8_E8M0, 0xff)));
+}
+
+/* Every reference input (every value, every midpoint and a float32 step
+ * either side, overflow, underflow, infinities, NaNs) encodes to the
+ * reference's code, one at a time and in bulk. */
+static void test_fp8_encode_reference(void) {
+    size_t n = sizeof fp8_ref_encode / sizeof fp8_ref_encode[0];
+    int wrong = 0;
+    for (size_t i = 0; i < n; i++) {
+        const Fp8RefEncode *r = &fp8_ref_encode[i];
+        DType dt = fp8_ref_dtypes[r->format];
+        uint8_t got = dtype_f32_to_fp8(dt, from_bits(r->input));
+        unsigned char bulk;
+        float in = from_bits(r->input);
+        dtype_encode_f32(dt, &in, &bulk, 1);
+        if (got != r->code || bulk != r->code) {
+            if (wrong++ < 5)
+                fprintf(stderr, "  %s 0x%08x: got 0x%02x, want 0x%02x\n", dtype_st_name(dt), r->input, got,
+                        r->code);
+        }
+    }
+    CHECK(n > 1000);
+    CHECK(wrong == 0);
+}
+
+/* Every finite code re-encodes to itself (a -0 of FNUZ does not exist). */
+static void test_fp8_round_trip(void) {
+    int wrong = 0;
+    for (int k = 0; k < 4; k++) {
+        DType dt = fp8_ref_dtypes[k];
+        for (int b = 0; b < 256; b++) {
+            float v = dtype_fp8_to_f32(dt, (uint8_t)b);
+            if (!isfinite(v)) continue;
+            wrong += dtype_f32_to_fp8(dt, v) != b;
+        }
+    }
+    CHECK(wrong == 0);
+}
+
+/* Ties to even, overflow as torch casts, NaN kept, written out by hand. */
+static void test_fp8_edges(void) {
+    /* 1 + 1/16 is halfway between 1 (0x38, even) and 1.125 (0x39): down;
+     * 1 + 3/16 between 1.125 (odd) and 1.25 (0x3a): up. */
+    CHECK(dtype_f32_to_fp8(DT_F8_E4M3, 1.0625f) == 0x38);
+    CHECK(dtype_f32_to_fp8(DT_F8_E4M3, 1.1875f) == 0x3a);
+    CHECK(dtype_f32_to_fp8(DT_F8_E4M3, nextafterf(1.0625f, 2.0f)) == 0x39);
+    /* Subnormal ties: 2^-10 is half the smallest subnormal: to +0 / -0. */
+    CHECK(dtype_f32_to_fp8(DT_F8_E4M3, 0x1p-10f) == 0x00);
+    CHECK(dtype_f32_to_fp8(DT_F8_E4M3, -0x1p-10f) == 0x80);
+    CHECK(dtype_f32_to_fp8(DT_F8_E4M3, 3 * 0x1p-10f) == 0x02);
+    /* float8_e4m3fn: 464 (the midpoint above 448) ties down to 448; above it, and
+     * infinities, torch's cast gives NaN. */
+    CHECK(dtype_f32_to_fp8(DT_F8_E4M3, 464.0f) == 0x7e);
+    CHECK(dtype_f32_to_fp8(DT_F8_E4M3, -465.0f) == 0xff);
+    CHECK(dtype_f32_to_fp8(DT_F8_E4M3, INFINITY) == 0x7f);
+    /* float8_e5m2 overflows to infinity; 61440 ties up (57344 is odd). */
+    CHECK(dtype_f32_to_fp8(DT_F8_E5M2, 61440.0f) == 0x7c);
+    CHECK(dtype_f32_to_fp8(DT_F8_E5M2, -1e30f) == 0xfc);
+    CHECK(dtype_f32_to_fp8(DT_F8_E5M2, nextafterf(61440.0f, 0.0f)) == 0x7b);
+    CHECK(dtype_f32_to_fp8(DT_F8_E5M2, NAN) == 0x7f);
+    /* FNUZ: one NaN, no -0. */
+    CHECK(dtype_f32_to_fp8(DT_F8_E4M3FNUZ, -0.0f) == 0x00);
+    CHECK(dtype_f32_to_fp8(DT_F8_E4M3FNUZ, -NAN) == 0x80 && dtype_f32_to_fp8(DT_F8_E5M2FNUZ, 1e9f) == 0x80);
+}
+
+/* The overflow-finding encoder names the first finite value that did not
+ * fit, and n when all did; a NaN already in the input is not an overflow. */
+static void test_encode_overflow_index(void) {
+    float v[5] = { 1.0f, NAN, 300.0f, 500.0f, 1e6f };
+    unsigned char out[5 * 8];
+    CHECK(dtype_encode_f32_overflow(DT_F8_E4M3, v, out, 5) == 3);
+    CHECK(out[2] == dtype_f32_to_fp8(DT_F8_E4M3, 300.0f));
+    CHECK(dtype_encode_f32_overflow(DT_F8_E4M3, v, out, 3) == 3);
+    CHECK(dtype_encode_f32_overflow(DT_F8_E5M2, v, out, 4) == 4);
+    CHECK(dtype_encode_f32_overflow(DT_F8_E5M2, v, out, 5) == 4);
+    float big[2] = { 1.0f, 1e5f };
+    CHECK(dtype_encode_f32_overflow(DT_F8_E5M2, big, out, 2) == 1);
+    CHECK(dtype_encode_f32_overflow(DT_F16, big, out, 2) == 1);
+    CHECK(dtype_encode_f32_overflow(DT_BF16, big, out, 2) == 2);
+    CHECK(dtype_encode_f32_overflow(DT_F32, v, out, 5) == 5);
+}
+
 int main(void) {
     RUN_TEST(test_names);
     RUN_TEST(test_bf16_edges);
@@ -264,5 +392,10 @@ int main(void) {
     RUN_TEST(test_f16_round_trip_all);
     RUN_TEST(test_bulk_unaligned);
     RUN_TEST(test_decode_checks_finite);
+    RUN_TEST(test_fp8_decode_all);
+    RUN_TEST(test_fp8_encode_reference);
+    RUN_TEST(test_fp8_round_trip);
+    RUN_TEST(test_fp8_edges);
+    RUN_TEST(test_encode_overflow_index);
     return CHECK_DONE();
 }
