@@ -10,6 +10,7 @@
 #include "runtime/io/hash.h"
 #include "runtime/io/hfconfig.h"
 #include "runtime/io/hfnames.h"
+#include "runtime/io/smallfile.h"
 #include "interp/output/model_card.h"
 
 DType folder_tensor_dtype(const SaveRequest *r, const TensorInfo *t) {
@@ -90,27 +91,9 @@ static const char *const tokenizer_files[] = {
     "chat_template.json", "generation_config.json",
 };
 
-static char *read_small_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t cap = 0;
-    *len = 0;
-    for (;;) {
-        if (*len == cap) {
-            cap = cap ? cap * 2 : 65536;
-            if (cap > (512u << 20)) break;   /* no tokenizer file is that large */
-            char *b = realloc(buf, cap);
-            if (!b) break;
-            buf = b;
-        }
-        size_t got = fread(buf + *len, 1, cap - *len, f);
-        *len += got;
-        if (got == 0) break;
-    }
-    fclose(f);
-    return buf;
-}
+/* No tokenizer file is that large (the largest published tokenizer.json
+ * files are tens of MB). */
+#define TOKENIZER_FILE_MAX ((size_t)512 << 20)
 
 static int add_file(StWriter *w, const char *name, const char *data, size_t len, ErrBuf *err) {
     return data ? stw_add_file(w, name, data, len, err) : errbuf_set(err, "%s: out of memory", name);
@@ -142,10 +125,13 @@ int folder_commit(Plan *p, FolderSave *fs, bool quiet, const ProvFile *inputs, s
     for (size_t i = 0; c == 0 && r->tokenizer && i < sizeof tokenizer_files / sizeof *tokenizer_files; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", r->tokenizer->dir, tokenizer_files[i]);
-        size_t len;
-        char *data = read_small_file(path, &len);
-        if (!data) continue;   /* a tokenizer has only some of these */
-        c = stw_add_file(w, tokenizer_files[i], data, len, &err);
+        size_t len = 0;
+        char *data = NULL;
+        /* A tokenizer has only some of these files; one that exists but
+         * cannot be read whole (a FIFO, a huge file) stops the save. */
+        int rc = smallfile_read(path, path, TOKENIZER_FILE_MAX, true, &data, &len, &err);
+        if (rc == 1) continue;
+        c = rc < 0 ? -1 : stw_add_file(w, tokenizer_files[i], data, len, &err);
         free(data);
     }
     if (c == 0 && recipe) c = stw_add_file(w, "recipe.merge", recipe, recipe_len, &err);
