@@ -22,6 +22,11 @@ Value bi_plan_model(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, 
     if (allow.kind != V_BOOL)
         return plan_error(p, sp[1], "allow_nonfinite must be true or false, found %s", val_kind_name(allow.kind));
     Value m = plan_open_model(p, path, sp[0]);
+    /* A checkpoint without tensors is never what a recipe means (a header
+     * of "{}" is valid safetensors); said here, naming the file, rather
+     * than later as "model 2 has no tensor ...". */
+    if (m.kind == V_MODEL && m.u.node->set->n == 0)
+        return plan_error(p, sp[0], "model '%s' holds no tensors", path);
     if (m.kind != V_MODEL || !allow.u.b) return m;
     /* The same checkpoint, read without the NaN/infinity check. */
     Node *n = plan_new_node(p, N_SOURCE, sp[0]);
