@@ -496,9 +496,10 @@ static const Builtin table[] = {
       .plan = bi_plan_model },
     { .name = "save", .kind = BK_IO,
       .params = { REQUIRED("model"), REQUIRED("path"), { "dtype", "none" }, { "shard", "\"5GB\"" },
-                  { "config", "none" }, { "tokenizer", "none" } },
+                  { "config", "none" }, { "tokenizer", "none" }, { "allow_crimes", "false" } },
       .doc = "writes model to the folder path: shards and index, config.json and tokenizer files from "
-             "the models given, a model card, the recipe, provenance hashes",
+             "the models given, a model card, the recipe, provenance hashes; models of different "
+             "architectures merged into it are an error unless allow_crimes",
       .plan = bi_plan_save },
 
     /* ---- merge methods ---- */
