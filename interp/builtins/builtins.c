@@ -14,6 +14,15 @@
 
 /* ---- plan helpers ---------------------------------------------------------- */
 
+static void bi_warning(Plan *p, SrcSpan at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void bi_warning(Plan *p, SrcSpan at, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vwarning(p->diag, at, fmt, ap);
+    va_end(ap);
+}
+
+
 Value bi_make_call(Plan *p, const Builtin *bi, Value *args, SrcSpan call, const TensorSet *set) {
     Node *n = plan_new_node(p, N_CALL, call);
     int np = builtin_n_params(bi);
@@ -58,6 +67,38 @@ bool bi_check_compatible(Plan *p, const Builtin *bi, const TensorSet *first, Val
     return bad == 0;
 }
 
+/* The tensors of a merge's other model m that its first model lacks: the
+ * merge writes the first model's tensors only, so these are said rather
+ * than dropped silently. A head the first model lacks while having an
+ * embedding is a tied head (config.json's tie_word_embeddings); merging it
+ * with an untied one would leave the output without a head, so that is an
+ * error. Returns false after reporting an error. */
+bool bi_check_extra(Plan *p, const Builtin *bi, const TensorSet *first, const TensorSet *m, SrcSpan at,
+                    const char *first_label, const char *label) {
+    size_t extra = 0;
+    const char *first_extra = NULL;
+    bool has_embedding = false;
+    for (size_t t = 0; t < first->n; t++)
+        if (hfname_is_embedding(first->items[t].name)) has_embedding = true;
+    for (size_t t = 0; t < m->n; t++) {
+        const TensorInfo *b = &m->items[t];
+        if (!dtype_is_computable(b->dtype) || tset_find(first, b->name)) continue;
+        if (hfname_is_head(b->name) && has_embedding) {
+            diag_error(p->diag, at, "%s(): %s has a head '%s' but %s has none (its head is tied to its "
+                       "embedding)", bi->name, label, b->name, first_label);
+            diag_hint(p->diag, "merging a tied and an untied head is not supported yet: merge models whose "
+                               "heads are alike (both tied or both untied)");
+            return false;
+        }
+        if (extra++ == 0) first_extra = b->name;
+    }
+    if (extra)
+        bi_warning(p, at, "%s(): %zu tensor%s of %s (first '%s') %s not in %s and %s not written", bi->name,
+                      extra, extra == 1 ? "" : "s", label, first_extra, extra == 1 ? "is" : "are", first_label,
+                      extra == 1 ? "is" : "are");
+    return true;
+}
+
 /* A list of models. When `first` is given, each must match it. */
 bool bi_expect_models(Plan *p, const Builtin *bi, Value v, SrcSpan at, const TensorSet *first,
                           const char *first_label) {
@@ -81,7 +122,8 @@ bool bi_expect_models(Plan *p, const Builtin *bi, Value v, SrcSpan at, const Ten
         }
         const TensorSet *ref = first ? first : v.u.list->items[0].u.node->set;
         const char *ref_label = first ? first_label : "model 1 of the list";
-        if ((first || i > 0) && !bi_check_compatible(p, bi, ref, v.u.list->items[i], at, ref_label, label))
+        if ((first || i > 0) && (!bi_check_compatible(p, bi, ref, v.u.list->items[i], at, ref_label, label) ||
+                                 !bi_check_extra(p, bi, ref, v.u.list->items[i].u.node->set, at, ref_label, label)))
             return false;
     }
     return true;
@@ -96,14 +138,6 @@ BiVocab bi_vocab_rule(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp
     plan_error(p, sp[at], "vocab must be \"same\" or \"crop\", found %s",
                v.kind == V_STR ? "another string" : val_kind_name(v.kind));
     return BI_VOCAB_ERROR;
-}
-
-static void vocab_warning(Plan *p, SrcSpan at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void vocab_warning(Plan *p, SrcSpan at, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    diag_vwarning(p->diag, at, fmt, ap);
-    va_end(ap);
 }
 
 /* A 2-D embedding or head tensor in both: the tensors a vocabulary
@@ -152,7 +186,7 @@ bool bi_expect_models_cropped(Plan *p, const Builtin *bi, Value v, SrcSpan at,
             if (b && shape_equal(&a->shape, &b->shape)) continue;
             if (b && vocab == BI_VOCAB_CROP && is_cropped_embedding(a, b)) {
                 char sa[96], sb[96];
-                vocab_warning(p, at, "%s(): tensor '%s' of %s cropped from %s to %s, %s's (vocab = \"crop\")",
+                bi_warning(p, at, "%s(): tensor '%s' of %s cropped from %s to %s, %s's (vocab = \"crop\")",
                               bi->name, a->name, label, shape_format(&b->shape, sb, sizeof sb),
                               shape_format(&a->shape, sa, sizeof sa), first_label);
                 continue;
@@ -170,7 +204,7 @@ bool bi_expect_models_cropped(Plan *p, const Builtin *bi, Value v, SrcSpan at,
                            shape_format(&b->shape, sb, sizeof sb), label);
         }
         plan_hint_more_tensors(p, bad);
-        if (bad) return false;
+        if (bad || !bi_check_extra(p, bi, first, m.u.node->set, at, first_label, label)) return false;
     }
     return true;
 }
@@ -212,6 +246,9 @@ const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, 
         }
         plan_hint_more_tensors(p, bad);
         if (bad) return NULL;
+        char label[32];
+        snprintf(label, sizeof label, "model %zu", i + 1);
+        if (!bi_check_extra(p, bi, first, s, at, "model 1", label)) return NULL;
     }
     if (!items) return first;
     /* Said once per cropped tensor, so `plan` and `check` show the crop. */
@@ -225,7 +262,7 @@ const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, 
             if (all_same) continue;
         }
         char so[96];
-        vocab_warning(p, at, "%s(): tensor '%s' cropped to %s, the smallest of the models (vocab = \"crop\")",
+        bi_warning(p, at, "%s(): tensor '%s' cropped to %s, the smallest of the models (vocab = \"crop\")",
                       bi->name, items[t].name, shape_format(&items[t].shape, so, sizeof so));
     }
     TensorSet *set = plan_alloc(p, sizeof *set);

@@ -15,6 +15,11 @@ bool bi_expect_model(Plan *p, Value v, SrcSpan at, const char *what);
 /* Every computable tensor of `first` must exist in m with the same shape. */
 bool bi_check_compatible(Plan *p, const Builtin *bi, const TensorSet *first, Value m, SrcSpan at,
                          const char *first_label, const char *label);
+/* The tensors model set m has and `first` lacks, which a merge keyed on
+ * `first` does not write: a warning naming them, or an error for a head
+ * `first` lacks (tied to its embedding). False after reporting an error. */
+bool bi_check_extra(Plan *p, const Builtin *bi, const TensorSet *first, const TensorSet *m, SrcSpan at,
+                    const char *first_label, const char *label);
 /* A non-empty list of models; each must match `first` (or the list's first). */
 bool bi_expect_models(Plan *p, const Builtin *bi, Value v, SrcSpan at, const TensorSet *first,
                       const char *first_label);
