@@ -23,6 +23,14 @@ static void bi_warning(Plan *p, SrcSpan at, const char *fmt, ...) {
 }
 
 
+/* After "model 2 has no tensor 'lm_head.weight'": a model without a head
+ * is usually tied, and untie() is how to merge it with untied ones. */
+static void missing_head_hint(Plan *p, const char *name) {
+    if (hfname_is_head(name))
+        diag_hint(p->diag, "a model without a head has it tied to its embedding: write untie(m) for it, as "
+                           "mergekit reads it");
+}
+
 Value bi_make_call(Plan *p, const Builtin *bi, Value *args, SrcSpan call, const TensorSet *set) {
     Node *n = plan_new_node(p, N_CALL, call);
     int np = builtin_n_params(bi);
@@ -56,6 +64,7 @@ bool bi_check_compatible(Plan *p, const Builtin *bi, const TensorSet *first, Val
         if (!b) {
             plan_error(p, at, "%s(): %s has no tensor '%s', which %s has", bi->name, label, a->name,
                        first_label);
+            missing_head_hint(p, a->name);
         } else {
             char sa[96], sb[96];
             plan_error(p, at, "%s(): tensor '%s' has shape %s in %s but %s in %s", bi->name, a->name,
@@ -86,8 +95,8 @@ bool bi_check_extra(Plan *p, const Builtin *bi, const TensorSet *first, const Te
         if (hfname_is_head(b->name) && has_embedding) {
             diag_error(p->diag, at, "%s(): %s has a head '%s' but %s has none (its head is tied to its "
                        "embedding)", bi->name, label, b->name, first_label);
-            diag_hint(p->diag, "merging a tied and an untied head is not supported yet: merge models whose "
-                               "heads are alike (both tied or both untied)");
+            diag_hint(p->diag, "write untie(m) for the tied model: its embedding becomes its head, as "
+                               "mergekit reads it");
             return false;
         }
         if (extra++ == 0) first_extra = b->name;
@@ -193,10 +202,11 @@ bool bi_expect_models_cropped(Plan *p, const Builtin *bi, Value v, SrcSpan at,
             }
             if (bad++ > 0) continue;
             char sa[96], sb[96];
-            if (!b)
+            if (!b) {
                 plan_error(p, at, "%s(): %s has no tensor '%s', which %s has", bi->name, label, a->name,
                            first_label);
-            else if (vocab == BI_VOCAB_SAME && is_cropped_embedding(a, b) && is_vocab_difference(a, b))
+                missing_head_hint(p, a->name);
+            } else if (vocab == BI_VOCAB_SAME && is_cropped_embedding(a, b) && is_vocab_difference(a, b))
                 vocab_error(p, bi, at, a, first_label, b, label, first_label);
             else
                 plan_error(p, at, "%s(): tensor '%s' has shape %s in %s but %s in %s", bi->name, a->name,
@@ -234,10 +244,11 @@ const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, 
             if (bad++ > 0) continue;
             char sa[96], sb[96], label[32];
             snprintf(label, sizeof label, "model %zu", i + 1);
-            if (!b)
+            if (!b) {
                 plan_error(p, at, "%s(): model %zu has no tensor '%s', which model 1 has", bi->name,
                            i + 1, a->name);
-            else if (vocab == BI_VOCAB_SAME && is_vocab_difference(a, b))
+                missing_head_hint(p, a->name);
+            } else if (vocab == BI_VOCAB_SAME && is_vocab_difference(a, b))
                 vocab_error(p, bi, at, a, "model 1", b, label, "the smallest");
             else
                 plan_error(p, at, "%s(): tensor '%s' has shape %s in model 1 but %s in model %zu",
@@ -743,6 +754,11 @@ static const Builtin table[] = {
       .params = { REQUIRED("base"), REQUIRED("adapter"), { "scale", "1" } },
       .doc = "the PEFT LoRA adapter in the folder adapter applied, W + scale * alpha/r * B @ A",
       .plan = bi_plan_lora, .exec = bi_exec_lora },
+    { .name = "untie", .kind = BK_TRANSFORM, .rowwise = true, .new_frame = true, .lazy_args = true,
+      .params = { REQUIRED("model") },
+      .doc = "a model whose head is tied to its embedding, with that embedding as its head lm_head.weight "
+             "(as mergekit reads a tied model merged with untied ones)",
+      .plan = bi_plan_untie, .exec = bi_exec_untie },
     /* Not row-wise: a row of the result is another row of m. Lazy: m and
      * to are forced for other tensor names to build the matching. */
     { .name = "align", .kind = BK_TRANSFORM, .lazy_args = true,

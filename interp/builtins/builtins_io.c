@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "runtime/io/hfarch.h"
+#include "runtime/io/hfnames.h"
 #include "interp/builtins/builtins_int.h"
 
 /* ---- model(path) ------------------------------------------------------------------ */
@@ -284,6 +285,24 @@ static bool check_architectures(Plan *p, Node *root) {
     return !w.failed && !w.out_of_memory;
 }
 
+/* A config.json that says tie_word_embeddings true makes Transformers use
+ * the embedding as the head and ignore a written head: wrong when the output
+ * has one (a tied model's config with untie()). A config.json that cannot be
+ * read is left to the copy in save, which reports it. */
+static bool check_config_head(Plan *p, const Ckpt *config, const TensorSet *out, SrcSpan at) {
+    HfArch arch;
+    ErrBuf err;
+    if (hfarch_read(config->dir, &arch, &err) != 0 || arch.tie_word_embeddings != 1) return true;
+    for (size_t i = 0; i < out->n; i++) {
+        if (!hfname_is_head(out->items[i].name)) continue;
+        diag_error(p->diag, at, "the config.json of '%s' says tie_word_embeddings true, but the output has a "
+                   "head '%s' that loaders would then ignore", config->path, out->items[i].name);
+        diag_hint(p->diag, "take config= from a model with an untied head");
+        return false;
+    }
+    return true;
+}
+
 Value bi_plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     bool ok = bi_expect_model(p, args[0], sp[0], "save() argument 'model'");
     SaveRequest r = { .model = args[0], .span = call };
@@ -355,6 +374,7 @@ Value bi_plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, S
     }
     if (!ok) return val_error();
     if (!crimes.u.b && !check_architectures(p, args[0].u.node)) return val_error();
+    if (r.config && !check_config_head(p, r.config, args[0].u.node->set, sp[4])) return val_error();
     for (size_t i = 0; i < p->n_saves; i++) {
         if (strcmp(p->saves[i].path, r.path) == 0) {
             diag_error(p->diag, sp[1], "'%s' is saved twice", r.path);

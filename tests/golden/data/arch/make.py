@@ -26,6 +26,8 @@ write("llama-h4", dict(llama, hidden_size=4), [1, 1, 1, 1, 1, 1])
 write("vlm", {"architectures": ["LlavaForConditionalGeneration"], "model_type": "llava",
               "text_config": {"hidden_size": 4}}, [1, 1, 1, 1, 1, 1])
 write("noconfig", None, [1, 1, 1, 1, 1, 1])
+# tied: no head tensor, and config.json says so (for untie_errors.merge)
+write("tied", dict(llama, tie_word_embeddings=True), [1, 2, 3, 4, 5, 6])
 
 # The expected linear([llama, mistral]) of arch_crimes.merge: the element-wise
 # mean, worked out here in float64.
