@@ -4,6 +4,7 @@
  * helpers the built-in files share (builtins_int.h), among them the exec
  * readers that take a default from the row. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,23 @@
 #include "interp/builtins/builtins_int.h"
 
 /* ---- plan helpers ---------------------------------------------------------- */
+
+static void bi_warning(Plan *p, SrcSpan at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void bi_warning(Plan *p, SrcSpan at, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vwarning(p->diag, at, fmt, ap);
+    va_end(ap);
+}
+
+
+/* After "model 2 has no tensor 'lm_head.weight'": a model without a head
+ * is usually tied, and untie() is how to merge it with untied ones. */
+static void missing_head_hint(Plan *p, const char *name) {
+    if (hfname_is_head(name))
+        diag_hint(p->diag, "a model without a head has it tied to its embedding: write untie(m) for it, as "
+                           "mergekit reads it");
+}
 
 Value bi_make_call(Plan *p, const Builtin *bi, Value *args, SrcSpan call, const TensorSet *set) {
     Node *n = plan_new_node(p, N_CALL, call);
@@ -46,6 +64,7 @@ bool bi_check_compatible(Plan *p, const Builtin *bi, const TensorSet *first, Val
         if (!b) {
             plan_error(p, at, "%s(): %s has no tensor '%s', which %s has", bi->name, label, a->name,
                        first_label);
+            missing_head_hint(p, a->name);
         } else {
             char sa[96], sb[96];
             plan_error(p, at, "%s(): tensor '%s' has shape %s in %s but %s in %s", bi->name, a->name,
@@ -55,6 +74,38 @@ bool bi_check_compatible(Plan *p, const Builtin *bi, const TensorSet *first, Val
     }
     plan_hint_more_tensors(p, bad);
     return bad == 0;
+}
+
+/* The tensors of a merge's other model m that its first model lacks: the
+ * merge writes the first model's tensors only, so these are said rather
+ * than dropped silently. A head the first model lacks while having an
+ * embedding is a tied head (config.json's tie_word_embeddings); merging it
+ * with an untied one would leave the output without a head, so that is an
+ * error. Returns false after reporting an error. */
+bool bi_check_extra(Plan *p, const Builtin *bi, const TensorSet *first, const TensorSet *m, SrcSpan at,
+                    const char *first_label, const char *label) {
+    size_t extra = 0;
+    const char *first_extra = NULL;
+    bool has_embedding = false;
+    for (size_t t = 0; t < first->n; t++)
+        if (hfname_is_embedding(first->items[t].name)) has_embedding = true;
+    for (size_t t = 0; t < m->n; t++) {
+        const TensorInfo *b = &m->items[t];
+        if (!dtype_is_computable(b->dtype) || tset_find(first, b->name)) continue;
+        if (hfname_is_head(b->name) && has_embedding) {
+            diag_error(p->diag, at, "%s(): %s has a head '%s' but %s has none (its head is tied to its "
+                       "embedding)", bi->name, label, b->name, first_label);
+            diag_hint(p->diag, "write untie(m) for the tied model: its embedding becomes its head, as "
+                               "mergekit reads it");
+            return false;
+        }
+        if (extra++ == 0) first_extra = b->name;
+    }
+    if (extra)
+        bi_warning(p, at, "%s(): %zu tensor%s of %s (first '%s') %s not in %s and %s not written", bi->name,
+                      extra, extra == 1 ? "" : "s", label, first_extra, extra == 1 ? "is" : "are", first_label,
+                      extra == 1 ? "is" : "are");
+    return true;
 }
 
 /* A list of models. When `first` is given, each must match it. */
@@ -80,49 +131,97 @@ bool bi_expect_models(Plan *p, const Builtin *bi, Value v, SrcSpan at, const Ten
         }
         const TensorSet *ref = first ? first : v.u.list->items[0].u.node->set;
         const char *ref_label = first ? first_label : "model 1 of the list";
-        if ((first || i > 0) && !bi_check_compatible(p, bi, ref, v.u.list->items[i], at, ref_label, label))
+        if ((first || i > 0) && (!bi_check_compatible(p, bi, ref, v.u.list->items[i], at, ref_label, label) ||
+                                 !bi_check_extra(p, bi, ref, v.u.list->items[i].u.node->set, at, ref_label, label)))
             return false;
     }
     return true;
 }
 
-static bool is_cropped_embedding(const TensorInfo *a, const TensorInfo *b) {
+BiVocab bi_vocab_rule(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp) {
+    int at = bi_param_index(bi, "vocab");
+    if (at < 0) return BI_VOCAB_NONE;
+    Value v = bi_arg_or_default(bi, args, "vocab");
+    if (bi_str_is(v, "same")) return BI_VOCAB_SAME;
+    if (bi_str_is(v, "crop")) return BI_VOCAB_CROP;
+    plan_error(p, sp[at], "vocab must be \"same\" or \"crop\", found %s",
+               v.kind == V_STR ? "another string" : val_kind_name(v.kind));
+    return BI_VOCAB_ERROR;
+}
+
+/* A 2-D embedding or head tensor in both: the tensors a vocabulary
+ * difference shows in. */
+static bool is_vocab_pair(const TensorInfo *a, const TensorInfo *b) {
     return (hfname_is_embedding(a->name) || hfname_is_head(a->name)) && a->shape.rank == 2 &&
-           b->shape.rank == 2 && b->shape.dims[0] >= a->shape.dims[0] &&
-           b->shape.dims[1] >= a->shape.dims[1];
+           b->shape.rank == 2;
+}
+
+/* Only the rows differ: two vocabularies, not two architectures. */
+static bool is_vocab_difference(const TensorInfo *a, const TensorInfo *b) {
+    return is_vocab_pair(a, b) && a->shape.dims[1] == b->shape.dims[1];
+}
+
+/* The error for a vocabulary difference under vocab = "same": what differs
+ * and how to resolve it. */
+static void vocab_error(Plan *p, const Builtin *bi, SrcSpan at, const TensorInfo *a, const char *a_label,
+                        const TensorInfo *b, const char *b_label, const char *crop_to) {
+    plan_error(p, at, "%s(): %s has a vocabulary of %lld rows, %s %lld (tensor '%s')", bi->name, b_label,
+               (long long)b->shape.dims[0], a_label, (long long)a->shape.dims[0], a->name);
+    diag_hint(p->diag,
+              "pass vocab = \"crop\" (crop embeddings and heads to %s, as mergekit does without a tokenizer "
+              "source) or use models with the same tokenizer",
+              crop_to);
+}
+
+static bool is_cropped_embedding(const TensorInfo *a, const TensorInfo *b) {
+    return is_vocab_pair(a, b) && b->shape.dims[0] >= a->shape.dims[0] && b->shape.dims[1] >= a->shape.dims[1];
 }
 
 bool bi_expect_models_cropped(Plan *p, const Builtin *bi, Value v, SrcSpan at,
-                              const TensorSet *first, const char *first_label) {
+                              const TensorSet *first, const char *first_label, BiVocab vocab) {
+    if (vocab == BI_VOCAB_ERROR) return false;
     if (v.kind != V_LIST || v.u.list->n == 0)
         return bi_expect_models(p, bi, v, at, first, first_label);
     for (size_t i = 0; i < v.u.list->n; i++) {
         Value m = v.u.list->items[i];
         if (m.kind != V_MODEL) return bi_expect_models(p, bi, v, at, first, first_label);
         size_t bad = 0;
+        char label[48];
+        snprintf(label, sizeof label, "model %zu of the list", i + 1);
         for (size_t t = 0; t < first->n; t++) {
             const TensorInfo *a = &first->items[t];
             if (!dtype_is_computable(a->dtype)) continue;
             const TensorInfo *b = tset_find(m.u.node->set, a->name);
-            if (b && (shape_equal(&a->shape, &b->shape) || is_cropped_embedding(a, b))) continue;
+            if (b && shape_equal(&a->shape, &b->shape)) continue;
+            if (b && vocab == BI_VOCAB_CROP && is_cropped_embedding(a, b)) {
+                char sa[96], sb[96];
+                bi_warning(p, at, "%s(): tensor '%s' of %s cropped from %s to %s, %s's (vocab = \"crop\")",
+                              bi->name, a->name, label, shape_format(&b->shape, sb, sizeof sb),
+                              shape_format(&a->shape, sa, sizeof sa), first_label);
+                continue;
+            }
             if (bad++ > 0) continue;
             char sa[96], sb[96];
-            if (!b)
-                plan_error(p, at, "%s(): model %zu of the list has no tensor '%s', which %s has",
-                           bi->name, i + 1, a->name, first_label);
+            if (!b) {
+                plan_error(p, at, "%s(): %s has no tensor '%s', which %s has", bi->name, label, a->name,
+                           first_label);
+                missing_head_hint(p, a->name);
+            } else if (vocab == BI_VOCAB_SAME && is_cropped_embedding(a, b) && is_vocab_difference(a, b))
+                vocab_error(p, bi, at, a, first_label, b, label, first_label);
             else
-                plan_error(p, at, "%s(): tensor '%s' has shape %s in %s but %s in model %zu of the list",
-                           bi->name, a->name, shape_format(&a->shape, sa, sizeof sa), first_label,
-                           shape_format(&b->shape, sb, sizeof sb), i + 1);
+                plan_error(p, at, "%s(): tensor '%s' has shape %s in %s but %s in %s", bi->name, a->name,
+                           shape_format(&a->shape, sa, sizeof sa), first_label,
+                           shape_format(&b->shape, sb, sizeof sb), label);
         }
         plan_hint_more_tensors(p, bad);
-        if (bad) return false;
+        if (bad || !bi_check_extra(p, bi, first, m.u.node->set, at, first_label, label)) return false;
     }
     return true;
 }
 
 const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, size_t k,
-                               SrcSpan at, bool embed_min) {
+                               SrcSpan at, BiVocab vocab) {
+    if (vocab == BI_VOCAB_ERROR) return NULL;
     const TensorSet *first = models[0].u.node->set;
     TensorInfo *items = NULL;  /* a copy, made once a shape is cropped */
     for (size_t i = 1; i < k; i++) {
@@ -133,8 +232,7 @@ const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, 
             if (!dtype_is_computable(a->dtype)) continue;
             const TensorInfo *b = tset_find(s, a->name);
             if (b && shape_equal(&a->shape, &b->shape)) continue;
-            if (b && embed_min && a->shape.rank == 2 && b->shape.rank == 2 &&
-                (hfname_is_embedding(a->name) || hfname_is_head(a->name))) {
+            if (b && vocab == BI_VOCAB_CROP && is_vocab_pair(a, b)) {
                 if (!items) {
                     items = plan_alloc(p, first->n * sizeof *items);
                     memcpy(items, first->items, first->n * sizeof *items);
@@ -144,10 +242,14 @@ const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, 
                 continue;
             }
             if (bad++ > 0) continue;
-            char sa[96], sb[96];
-            if (!b)
+            char sa[96], sb[96], label[32];
+            snprintf(label, sizeof label, "model %zu", i + 1);
+            if (!b) {
                 plan_error(p, at, "%s(): model %zu has no tensor '%s', which model 1 has", bi->name,
                            i + 1, a->name);
+                missing_head_hint(p, a->name);
+            } else if (vocab == BI_VOCAB_SAME && is_vocab_difference(a, b))
+                vocab_error(p, bi, at, a, "model 1", b, label, "the smallest");
             else
                 plan_error(p, at, "%s(): tensor '%s' has shape %s in model 1 but %s in model %zu",
                            bi->name, a->name, shape_format(&a->shape, sa, sizeof sa),
@@ -155,8 +257,25 @@ const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, 
         }
         plan_hint_more_tensors(p, bad);
         if (bad) return NULL;
+        char label[32];
+        snprintf(label, sizeof label, "model %zu", i + 1);
+        if (!bi_check_extra(p, bi, first, s, at, "model 1", label)) return NULL;
     }
     if (!items) return first;
+    /* Said once per cropped tensor, so `plan` and `check` show the crop. */
+    for (size_t t = 0; t < first->n; t++) {
+        if (shape_equal(&items[t].shape, &first->items[t].shape)) {
+            bool all_same = true;
+            for (size_t i = 1; i < k && all_same; i++) {
+                const TensorInfo *b = tset_find(models[i].u.node->set, items[t].name);
+                all_same = b && shape_equal(&b->shape, &items[t].shape);
+            }
+            if (all_same) continue;
+        }
+        char so[96];
+        bi_warning(p, at, "%s(): tensor '%s' cropped to %s, the smallest of the models (vocab = \"crop\")",
+                      bi->name, items[t].name, shape_format(&items[t].shape, so, sizeof so));
+    }
     TensorSet *set = plan_alloc(p, sizeof *set);
     *set = *first;
     set->items = items;
@@ -365,7 +484,8 @@ const Value *bi_items_of(Value v, size_t *k) {
 /* Plan-time check of a models list plus optional extra models (base first):
  * the result's signature, or NULL after an error. */
 const TensorSet *bi_plan_models(Plan *p, const Builtin *bi, Value base, Value list, SrcSpan at,
-                                    bool embed_min, size_t min_models, size_t max_models) {
+                                    BiVocab vocab, size_t min_models, size_t max_models) {
+    if (vocab == BI_VOCAB_ERROR) return NULL;
     if (list.kind != V_LIST || list.u.list->n == 0)
         return bi_expect_models(p, bi, list, at, NULL, NULL), NULL;
     size_t k = list.u.list->n;
@@ -387,7 +507,7 @@ const TensorSet *bi_plan_models(Plan *p, const Builtin *bi, Value base, Value li
     size_t n = 0;
     if (base.kind == V_MODEL) all[n++] = base;
     for (size_t i = 0; i < k; i++) all[n++] = list.u.list->items[i];
-    return bi_common_set(p, bi, all, n, at, embed_min);
+    return bi_common_set(p, bi, all, n, at, vocab);
 }
 
 /* ---- the table ----------------------------------------------------------------------------- */
@@ -409,6 +529,8 @@ static const GtaMethod m_della_linear = { SPARSIFY_DELLA, GTA_CONSENSUS_NONE };
 
 /* Parameters every method of the task-arithmetic family starts with. */
 #define GTA_HEAD REQUIRED("base"), REQUIRED("models"), { "weights", "1" }, { "density", "1" }
+/* Methods mergekit crops embeddings for take `vocab` (BiVocab). */
+#define VOCAB_OPTION { "vocab", "\"same\"" }
 #define TIES_OPTIONS { "consensus", "\"sum\"" }, { "weighted_election", "true" }, { "divisor", "\"weights\"" }
 
 /* The registry: one row per built-in, in the order help lists them (see
@@ -422,74 +544,76 @@ static const Builtin table[] = {
       .plan = bi_plan_model },
     { .name = "save", .kind = BK_IO,
       .params = { REQUIRED("model"), REQUIRED("path"), { "dtype", "none" }, { "shard", "\"5GB\"" },
-                  { "config", "none" }, { "tokenizer", "none" } },
+                  { "config", "none" }, { "tokenizer", "none" }, { "allow_crimes", "false" } },
       .doc = "writes model to the folder path: shards and index, config.json and tokenizer files from "
-             "the models given, a model card, the recipe, provenance hashes",
+             "the models given, a model card, the recipe, provenance hashes; models of different "
+             "architectures merged into it are an error unless allow_crimes",
       .plan = bi_plan_save },
 
     /* ---- merge methods ---- */
     { .name = "linear", .kind = BK_METHOD, .rowwise = true,
-      .params = { REQUIRED("models"), { "weights", "1" }, { "normalize", "true" } },
+      .params = { REQUIRED("models"), { "weights", "1" }, { "normalize", "true" }, VOCAB_OPTION },
       .doc = "the weighted sum of the models, divided by the sum of the weights when normalize",
       .paper = "Model Soups (Wortsman et al., ICML 2022, arXiv:2203.05482)",
       .plan = bi_plan_linear, .exec = bi_exec_linear },
     { .name = "slerp", .kind = BK_METHOD, .stream = &slerp_stream,
-      .params = { REQUIRED("a"), REQUIRED("b"), REQUIRED("t") },
+      .params = { REQUIRED("a"), REQUIRED("b"), REQUIRED("t"), VOCAB_OPTION },
       .doc = "spherical interpolation of two models: t=0 gives a, t=1 gives b",
       .paper = "spherical linear interpolation (Shoemake 1985)",
       .plan = bi_plan_slerp, .exec = bi_exec_slerp },
     { .name = "task_arithmetic", .kind = BK_METHOD, .rowwise = true, .info = &m_task_arithmetic,
       .params = { REQUIRED("base"), REQUIRED("models"), { "weights", "1" }, { "lambda", "1" },
-                  { "normalize", "false" } },
+                  { "normalize", "false" }, VOCAB_OPTION },
       .doc = "the base plus lambda times the weighted sum of the task vectors (model - base)",
       .paper = "Editing Models with Task Arithmetic (Ilharco et al., ICLR 2023, arXiv:2212.04089)",
       .plan = bi_plan_gta, .exec = bi_exec_gta },
     { .name = "ties", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_ties,
       .params = { GTA_HEAD, { "lambda", "1" }, { "normalize", "true" }, { "rescale", "false" }, TIES_OPTIONS,
-                  { "trim", "\"tensor\"" } },
+                  { "trim", "\"tensor\"" }, VOCAB_OPTION },
       .doc = "task vectors trimmed to their largest entries, a sign elected per entry, the agreeing "
              "entries merged",
       .paper = "TIES-Merging (Yadav et al., NeurIPS 2023, arXiv:2306.01708)",
       .plan = bi_plan_gta, .exec = bi_exec_gta },
     { .name = "dare_ties", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_dare_ties,
       .params = { GTA_HEAD, { "lambda", "1" }, { "normalize", "false" }, { "rescale", "true" }, { "seed", "0" },
-                  TIES_OPTIONS },
+                  TIES_OPTIONS, VOCAB_OPTION },
       .doc = "task vectors with entries dropped at random and rescaled, then the TIES sign election",
       .paper = "DARE (Yu et al., ICML 2024, arXiv:2311.03099) with TIES sign consensus",
       .plan = bi_plan_gta, .exec = bi_exec_gta },
     { .name = "dare_linear", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_dare_linear,
-      .params = { GTA_HEAD, { "lambda", "1" }, { "normalize", "false" }, { "rescale", "true" }, { "seed", "0" } },
+      .params = { GTA_HEAD, { "lambda", "1" }, { "normalize", "false" }, { "rescale", "true" }, { "seed", "0" },
+                  VOCAB_OPTION },
       .doc = "task vectors with entries dropped at random and rescaled, added with their weights",
       .paper = "DARE (Yu et al., ICML 2024, arXiv:2311.03099)",
       .plan = bi_plan_gta, .exec = bi_exec_gta },
     { .name = "breadcrumbs", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_breadcrumbs,
       .params = { GTA_HEAD, { "gamma", "0.01" }, { "lambda", "1" }, { "normalize", "false" },
-                  { "rescale", "false" } },
+                  { "rescale", "false" }, VOCAB_OPTION },
       .doc = "task vectors without their largest (gamma) and smallest entries, added with their weights",
       .paper = "Model Breadcrumbs (Davari & Belilovsky, ECCV 2024, arXiv:2312.06795)",
       .plan = bi_plan_gta, .exec = bi_exec_gta },
     { .name = "breadcrumbs_ties", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_breadcrumbs_ties,
       .params = { GTA_HEAD, { "gamma", "0.01" }, { "lambda", "1" }, { "normalize", "false" },
-                  { "rescale", "false" }, TIES_OPTIONS },
+                  { "rescale", "false" }, TIES_OPTIONS, VOCAB_OPTION },
       .doc = "breadcrumbs' trim of the largest and smallest entries, then the TIES sign election",
       .paper = "Model Breadcrumbs with TIES sign consensus",
       .plan = bi_plan_gta, .exec = bi_exec_gta },
     { .name = "della", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_della,
       .params = { GTA_HEAD, { "epsilon", "0.15" }, { "lambda", "1" }, { "normalize", "true" },
-                  { "rescale", "true" }, { "seed", "0" }, TIES_OPTIONS },
+                  { "rescale", "true" }, { "seed", "0" }, TIES_OPTIONS, VOCAB_OPTION },
       .doc = "task vectors with entries dropped at random, the smaller more likely, rescaled, then the "
              "TIES sign election",
       .paper = "DELLA-Merging (Deep et al., 2024, arXiv:2406.11617)",
       .plan = bi_plan_gta, .exec = bi_exec_gta },
     { .name = "della_linear", .kind = BK_METHOD, .stream = &gta_stream, .info = &m_della_linear,
       .params = { GTA_HEAD, { "epsilon", "0.15" }, { "lambda", "1" }, { "normalize", "false" },
-                  { "rescale", "true" }, { "seed", "0" } },
+                  { "rescale", "true" }, { "seed", "0" }, VOCAB_OPTION },
       .doc = "DELLA's magnitude-ranked random drop and rescale, added with the weights (no sign election)",
       .paper = "DELLA-Merging without sign consensus",
       .plan = bi_plan_gta, .exec = bi_exec_gta },
     { .name = "nuslerp", .kind = BK_METHOD,
       .params = { REQUIRED("models"), { "weights", "1" }, { "base", "none" }, { "nuslerp_flatten", "true" },
-                  { "nuslerp_row_wise", "false" } },
+                  { "nuslerp_row_wise", "false" }, VOCAB_OPTION },
       .doc = "two models, t = w2/(w1+w2): spherical interpolation of the models or, with a base, of "
              "their task vectors; whole tensors, rows or columns",
       .paper = "spherical interpolation, row- or column-wise, of models or task vectors",
@@ -501,12 +625,12 @@ static const Builtin table[] = {
       .paper = "spherical interpolation of several models",
       .plan = bi_plan_multislerp, .exec = bi_exec_multislerp },
     { .name = "karcher", .kind = BK_METHOD,
-      .params = { REQUIRED("models"), { "max_iter", "10" }, { "tol", "1e-5" } },
+      .params = { REQUIRED("models"), { "max_iter", "10" }, { "tol", "1e-5" }, VOCAB_OPTION },
       .doc = "the Riemannian mean of the models' directions, scaled by their mean norm",
       .paper = "Karcher (Riemannian) mean on the sphere",
       .plan = bi_plan_karcher, .exec = bi_exec_karcher },
     { .name = "model_stock", .kind = BK_METHOD,
-      .params = { REQUIRED("base"), REQUIRED("models"), { "filter_wise", "false" } },
+      .params = { REQUIRED("base"), REQUIRED("models"), { "filter_wise", "false" }, VOCAB_OPTION },
       .doc = "at least two models: their mean and the base mixed by the angle between the task vectors",
       .paper = "Model Stock (Jang et al., ECCV 2024, arXiv:2403.19522)",
       .plan = bi_plan_model_stock, .exec = bi_exec_model_stock },
@@ -531,7 +655,7 @@ static const Builtin table[] = {
       .paper = "Reinforced Agent Merging plus (arXiv:2601.13572)",
       .plan = bi_plan_ram, .exec = bi_exec_ram },
     { .name = "arcee_fusion", .kind = BK_METHOD,
-      .params = { REQUIRED("base"), REQUIRED("model"), { "seed", "0" } },
+      .params = { REQUIRED("base"), REQUIRED("model"), { "seed", "0" }, VOCAB_OPTION },
       .doc = "the base, with the model's values where their importance is an outlier",
       .paper = "Arcee Fusion (importance-masked merge)",
       .plan = bi_plan_arcee_fusion, .exec = bi_exec_arcee_fusion },
@@ -630,6 +754,11 @@ static const Builtin table[] = {
       .params = { REQUIRED("base"), REQUIRED("adapter"), { "scale", "1" } },
       .doc = "the PEFT LoRA adapter in the folder adapter applied, W + scale * alpha/r * B @ A",
       .plan = bi_plan_lora, .exec = bi_exec_lora },
+    { .name = "untie", .kind = BK_TRANSFORM, .rowwise = true, .new_frame = true, .lazy_args = true,
+      .params = { REQUIRED("model") },
+      .doc = "a model whose head is tied to its embedding, with that embedding as its head lm_head.weight "
+             "(as mergekit reads a tied model merged with untied ones)",
+      .plan = bi_plan_untie, .exec = bi_exec_untie },
     /* Not row-wise: a row of the result is another row of m. Lazy: m and
      * to are forced for other tensor names to build the matching. */
     { .name = "align", .kind = BK_TRANSFORM, .lazy_args = true,

@@ -13,7 +13,7 @@
 #include "interp/builtins/builtins_int.h"
 
 Value bi_plan_fisher(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    const TensorSet *set = bi_plan_models(p, bi, val_none(), args[0], sp[0], false, 1, SIZE_MAX);
+    const TensorSet *set = bi_plan_models(p, bi, val_none(), args[0], sp[0], BI_VOCAB_NONE, 1, SIZE_MAX);
     if (!set) return val_error();
     size_t k = args[0].u.list->n;
     if (args[1].kind != V_LIST || args[1].u.list->n != k)

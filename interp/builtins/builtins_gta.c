@@ -40,7 +40,8 @@ Value bi_plan_gta(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Sr
     char what[80];
     snprintf(what, sizeof what, "%s() argument 'base'", bi->name);
     if (!bi_expect_model(p, args[0], sp[0], what)) return val_error();
-    if (!bi_expect_models_cropped(p, bi, args[1], sp[1], args[0].u.node->set, "the base"))
+    if (!bi_expect_models_cropped(p, bi, args[1], sp[1], args[0].u.node->set, "the base",
+                                  bi_vocab_rule(p, bi, args, sp)))
         return val_error();
     size_t k = args[1].u.list->n;
     static const char *const per_model[] = { "weights", "density", "gamma", "epsilon" };

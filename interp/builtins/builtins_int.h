@@ -15,21 +15,36 @@ bool bi_expect_model(Plan *p, Value v, SrcSpan at, const char *what);
 /* Every computable tensor of `first` must exist in m with the same shape. */
 bool bi_check_compatible(Plan *p, const Builtin *bi, const TensorSet *first, Value m, SrcSpan at,
                          const char *first_label, const char *label);
+/* The tensors model set m has and `first` lacks, which a merge keyed on
+ * `first` does not write: a warning naming them, or an error for a head
+ * `first` lacks (tied to its embedding). False after reporting an error. */
+bool bi_check_extra(Plan *p, const Builtin *bi, const TensorSet *first, const TensorSet *m, SrcSpan at,
+                    const char *first_label, const char *label);
 /* A non-empty list of models; each must match `first` (or the list's first). */
 bool bi_expect_models(Plan *p, const Builtin *bi, Value v, SrcSpan at, const TensorSet *first,
                       const char *first_label);
+/* What a merge does with embedding and head tensors of different
+ * vocabulary sizes. A method mergekit crops for has the parameter `vocab`:
+ * "same" (the default) makes a difference an error that says how to
+ * resolve it, "crop" is mergekit's rule (rectify_embed_sizes, with a
+ * warning naming the tensor). Other methods (BI_VOCAB_NONE) refuse any
+ * shape difference, as mergekit does. */
+typedef enum BiVocab { BI_VOCAB_ERROR = -1, BI_VOCAB_NONE, BI_VOCAB_SAME, BI_VOCAB_CROP } BiVocab;
+/* bi's `vocab` argument read and checked at plan time: BI_VOCAB_NONE when
+ * bi has no such parameter, BI_VOCAB_ERROR after reporting a bad value. */
+BiVocab bi_vocab_rule(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp);
 /* As bi_expect_models, with mergekit's embedding rule for the task-arithmetic
- * family: a 2-D embedding or head tensor may be larger than `first`'s (a
- * bigger vocabulary) and is then cropped to it, top-left. */
+ * family under vocab = "crop": a 2-D embedding or head tensor may be larger
+ * than `first`'s (a bigger vocabulary) and is then cropped to it, top-left. */
 bool bi_expect_models_cropped(Plan *p, const Builtin *bi, Value v, SrcSpan at,
-                              const TensorSet *first, const char *first_label);
+                              const TensorSet *first, const char *first_label, BiVocab vocab);
 /* The signature of a merge of models[0..k) (mergekit's rectify_embed_sizes):
  * every model must have each tensor of the first with the same shape, except
- * 2-D embedding and head tensors, which may differ and are cropped to the
- * smallest rows and columns when embed_min is set. Returns the first model's
- * set, or a new one with the cropped shapes; NULL after reporting an error. */
+ * 2-D embedding and head tensors, which are cropped to the smallest rows and
+ * columns under BI_VOCAB_CROP. Returns the first model's set, or a new one
+ * with the cropped shapes; NULL after reporting an error. */
 const TensorSet *bi_common_set(Plan *p, const Builtin *bi, const Value *models, size_t k,
-                               SrcSpan at, bool embed_min);
+                               SrcSpan at, BiVocab vocab);
 bool bi_is_number_like(Value v);
 /* The index of bi's parameter named pname, or -1 (builtin_param_index). */
 int bi_param_index(const Builtin *bi, const char *pname);
@@ -83,7 +98,7 @@ const Value *bi_items_of(Value v, size_t *k);
 /* Plan-time check of a list of models, with the base first when it is a
  * model: the result's signature, or NULL after reporting an error. */
 const TensorSet *bi_plan_models(Plan *p, const Builtin *bi, Value base, Value list, SrcSpan at,
-                                bool embed_min, size_t min_models, size_t max_models);
+                                BiVocab vocab, size_t min_models, size_t max_models);
 
 /* ---- the task-arithmetic family (builtins_merge.c) ------------------------ */
 
@@ -129,6 +144,7 @@ BI_DECLARE(consensus)
 BI_DECLARE(select)
 BI_DECLARE(drop)
 BI_DECLARE(rename)
+BI_DECLARE(untie)
 BI_DECLARE(glob)
 BI_DECLARE(regex)
 BI_DECLARE(assert)

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/io/hfarch.h"
+#include "runtime/io/hfnames.h"
 #include "interp/builtins/builtins_int.h"
 #include "runtime/io/quantized.h"
 
@@ -23,6 +25,11 @@ Value bi_plan_model(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, 
     if (allow.kind != V_BOOL)
         return plan_error(p, sp[1], "allow_nonfinite must be true or false, found %s", val_kind_name(allow.kind));
     Value m = plan_open_model(p, path, sp[0]);
+    /* A checkpoint without tensors is never what a recipe means (a header
+     * of "{}" is valid safetensors); said here, naming the file, rather
+     * than later as "model 2 has no tensor ...". */
+    if (m.kind == V_MODEL && m.u.node->set->n == 0)
+        return plan_error(p, sp[0], "model '%s' holds no tensors", path);
     QuantFinding q;
     if (m.kind == V_MODEL && quant_find_scaled(m.u.node->u.source.ckpt, &q)) {
         /* Raw quantized values are not the weights: merging them would be
@@ -107,6 +114,211 @@ static bool check_output_path(Plan *p, const char *path, SrcSpan at) {
     return true;
 }
 
+/* ---- architectures (mergekit's --allow-crimes) ------------------------------------ */
+
+/* A walk over the graph of a saved model that finds, once per node, the
+ * checkpoint its tensors come from (the first input with a config.json),
+ * children before parents, without recursion (a recipe may chain thousands
+ * of operations). config.json files are read only where two checkpoints
+ * meet, so a model that is not merged is never checked. */
+typedef struct ArchWalk {
+    Plan *p;
+    int *rep;                  /* by node id: index in p->ckpts, -1 for none */
+    unsigned char *state;      /* by node id: 0 new, 1 children pushed, 2 done, 3 done and reported */
+    HfArch *arch;              /* by index in p->ckpts */
+    signed char *has_arch;     /* by index in p->ckpts: -1 unread, 0 no config.json, 1 read */
+    Node **stack;              /* nodes to visit; a node may be pushed again by another parent */
+    size_t n_stack, cap_stack;
+    bool failed, out_of_memory;
+} ArchWalk;
+
+#define ARCH_MAX_LIST_DEPTH 8
+
+/* Calls f on each model a value holds (a model, or models in lists). */
+static void each_model(Value v, int depth, void (*f)(void *, Node *), void *ctx) {
+    if (v.kind == V_MODEL) f(ctx, v.u.node);
+    else if (v.kind == V_LIST && depth < ARCH_MAX_LIST_DEPTH)
+        for (size_t i = 0; i < v.u.list->n; i++) each_model(v.u.list->items[i], depth + 1, f, ctx);
+}
+
+static void each_input(const Node *n, void (*f)(void *, Node *), void *ctx) {
+    switch (n->kind) {
+    case N_CALL:
+        for (size_t i = 0; i < n->u.call.nargs; i++) each_model(n->u.call.args[i], 0, f, ctx);
+        break;
+    case N_UNARY:
+    case N_BINARY:
+        each_model(n->u.op.a, 0, f, ctx);
+        each_model(n->u.op.b, 0, f, ctx);
+        break;
+    case N_IF:
+        each_model(n->u.cond.then_, 0, f, ctx);
+        each_model(n->u.cond.else_, 0, f, ctx);
+        break;
+    default:
+        break;
+    }
+}
+
+static int ckpt_index(const Plan *p, const Ckpt *c) {
+    for (size_t i = 0; i < p->n_ckpts; i++)
+        if (p->ckpts[i].ckpt == c) return (int)i;
+    return -1;
+}
+
+/* Checkpoint i's config.json, read once; NULL when it has none or after
+ * reporting that it cannot be read (at `at`, the merge that needs it). */
+static const HfArch *ckpt_arch(ArchWalk *w, int i, SrcSpan at) {
+    if (w->has_arch[i] < 0) {
+        ErrBuf err;
+        int rc = hfarch_read(w->p->ckpts[i].ckpt->dir, &w->arch[i], &err);
+        if (rc < 0) {
+            plan_error(w->p, at, "model '%s': %s", w->p->ckpts[i].path, err.msg);
+            w->failed = true;
+        }
+        w->has_arch[i] = rc == 0;
+    }
+    return w->has_arch[i] ? &w->arch[i] : NULL;
+}
+
+/* The fields of a and b that differ, as "what a vs b" parts; "" when none.
+ * A field either config.json lacks is not compared. */
+static void arch_differences(const HfArch *a, const HfArch *b, char *out, size_t len) {
+    size_t used = 0;
+    out[0] = '\0';
+#define ARCH_PART(...)                                                          \
+    do {                                                                        \
+        int k = snprintf(out + used, len - used, "%s", used ? ", " : "");      \
+        if (k > 0 && (size_t)k < len - used) used += (size_t)k;                 \
+        k = snprintf(out + used, len - used, __VA_ARGS__);                      \
+        if (k > 0) used = (size_t)k < len - used ? used + (size_t)k : len - 1;  \
+    } while (0)
+    if (a->architectures[0] && b->architectures[0] && strcmp(a->architectures, b->architectures) != 0)
+        ARCH_PART("architectures %s vs %s", a->architectures, b->architectures);
+    if (a->model_type[0] && b->model_type[0] && strcmp(a->model_type, b->model_type) != 0)
+        ARCH_PART("model_type %s vs %s", a->model_type, b->model_type);
+    if (a->hidden_size >= 0 && b->hidden_size >= 0 && a->hidden_size != b->hidden_size)
+        ARCH_PART("hidden_size %ld vs %ld", a->hidden_size, b->hidden_size);
+#undef ARCH_PART
+}
+
+typedef struct ArchJoin {
+    ArchWalk *w;
+    const Node *at;
+    int first;                 /* the checkpoint the node's tensors come from so far */
+    bool reported;
+    bool pending;              /* a child not done yet (first pass) */
+} ArchJoin;
+
+static void push_child(void *ctx, Node *c) {
+    ArchJoin *j = ctx;
+    ArchWalk *w = j->w;
+    if (w->state[c->id] >= 2) return;
+    j->pending = true;
+    if (w->state[c->id] != 0) return;
+    if (w->n_stack == w->cap_stack) {
+        size_t cap = w->cap_stack * 2;
+        Node **m = realloc(w->stack, cap * sizeof *m);
+        if (!m) {
+            w->out_of_memory = true;
+            return;
+        }
+        w->stack = m;
+        w->cap_stack = cap;
+    }
+    w->stack[w->n_stack++] = c;
+}
+
+static void join_child(void *ctx, Node *c) {
+    ArchJoin *j = ctx;
+    ArchWalk *w = j->w;
+    /* one message per conflict, not one more for every node above it */
+    if (w->state[c->id] == 3) j->reported = true;
+    int r = w->rep[c->id];
+    if (r < 0 || r == j->first || j->reported) return;
+    if (j->first < 0) {
+        j->first = r;
+        return;
+    }
+    const HfArch *a = ckpt_arch(w, j->first, j->at->span), *b = ckpt_arch(w, r, j->at->span);
+    if (!a) j->first = r;
+    if (!a || !b) return;
+    char diff[480];
+    arch_differences(a, b, diff, sizeof diff);
+    if (!diff[0]) return;
+    Plan *p = w->p;
+    diag_error(p->diag, j->at->span, "models '%s' and '%s' have different architectures: %s",
+               p->ckpts[j->first].path, p->ckpts[r].path, diff);
+    diag_hint(p->diag, "their tensors do not mean the same thing; pass allow_crimes = true to save() to merge "
+                       "them anyway (mergekit's --allow-crimes)");
+    j->reported = true;
+    w->failed = true;
+}
+
+/* Checks that no node under root combines models of different
+ * architectures (by config.json); false after reporting. */
+static bool check_architectures(Plan *p, Node *root) {
+    size_t nn = (size_t)p->n_nodes + 1, nc = p->n_ckpts + 1;
+    ArchWalk w = { .p = p, .cap_stack = 64 };
+    w.rep = plan_alloc(p, nn * sizeof *w.rep);
+    w.state = plan_alloc(p, nn);
+    w.arch = plan_alloc(p, nc * sizeof *w.arch);
+    w.has_arch = plan_alloc(p, nc);
+    w.stack = malloc(w.cap_stack * sizeof *w.stack);
+    if (!w.rep || !w.state || !w.arch || !w.has_arch || !w.stack) {
+        free(w.stack);
+        plan_error(p, root->span, "out of memory");
+        return false;
+    }
+    memset(w.state, 0, nn);
+    memset(w.has_arch, -1, nc);
+    w.stack[w.n_stack++] = root;
+    while (w.n_stack > 0 && !w.out_of_memory) {
+        Node *n = w.stack[w.n_stack - 1];
+        if (w.state[n->id] >= 2) {
+            w.n_stack--;
+            continue;
+        }
+        if (n->kind == N_SOURCE) {
+            w.rep[n->id] = ckpt_index(p, n->u.source.ckpt);
+            w.state[n->id] = 2;
+            w.n_stack--;
+            continue;
+        }
+        ArchJoin j = { .w = &w, .at = n, .first = -1 };
+        if (w.state[n->id] == 0) {
+            w.state[n->id] = 1;
+            each_input(n, push_child, &j);
+            if (j.pending) continue;
+        }
+        each_input(n, join_child, &j);
+        w.rep[n->id] = j.first;
+        w.state[n->id] = j.reported ? 3 : 2;
+        w.n_stack--;
+    }
+    free(w.stack);
+    if (w.out_of_memory) plan_error(p, root->span, "out of memory");
+    return !w.failed && !w.out_of_memory;
+}
+
+/* A config.json that says tie_word_embeddings true makes Transformers use
+ * the embedding as the head and ignore a written head: wrong when the output
+ * has one (a tied model's config with untie()). A config.json that cannot be
+ * read is left to the copy in save, which reports it. */
+static bool check_config_head(Plan *p, const Ckpt *config, const TensorSet *out, SrcSpan at) {
+    HfArch arch;
+    ErrBuf err;
+    if (hfarch_read(config->dir, &arch, &err) != 0 || arch.tie_word_embeddings != 1) return true;
+    for (size_t i = 0; i < out->n; i++) {
+        if (!hfname_is_head(out->items[i].name)) continue;
+        diag_error(p->diag, at, "the config.json of '%s' says tie_word_embeddings true, but the output has a "
+                   "head '%s' that loaders would then ignore", config->path, out->items[i].name);
+        diag_hint(p->diag, "take config= from a model with an untied head");
+        return false;
+    }
+    return true;
+}
+
 Value bi_plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     bool ok = bi_expect_model(p, args[0], sp[0], "save() argument 'model'");
     SaveRequest r = { .model = args[0], .span = call };
@@ -170,7 +382,15 @@ Value bi_plan_save(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, S
             ok = false;
         }
     }
+    Value crimes = bi_arg_or_default(bi, args, "allow_crimes");
+    int crimes_at = bi_param_index(bi, "allow_crimes");
+    if (crimes.kind != V_BOOL) {
+        plan_error(p, sp[crimes_at], "allow_crimes must be true or false, found %s", val_kind_name(crimes.kind));
+        ok = false;
+    }
     if (!ok) return val_error();
+    if (!crimes.u.b && !check_architectures(p, args[0].u.node)) return val_error();
+    if (r.config && !check_config_head(p, r.config, args[0].u.node->set, sp[4])) return val_error();
     for (size_t i = 0; i < p->n_saves; i++) {
         if (strcmp(p->saves[i].path, r.path) == 0) {
             diag_error(p->diag, sp[1], "'%s' is saved twice", r.path);

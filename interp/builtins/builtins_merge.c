@@ -17,7 +17,8 @@
 /* ---- linear ---------------------------------------------------------------------------- */
 
 Value bi_plan_linear(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    const TensorSet *set = bi_plan_models(p, bi, val_none(), args[0], sp[0], true, 1, SIZE_MAX);
+    const TensorSet *set = bi_plan_models(p, bi, val_none(), args[0], sp[0],
+                                          bi_vocab_rule(p, bi, args, sp), 1, SIZE_MAX);
     if (!set) return val_error();
     size_t n = args[0].u.list->n;
     if (!bi_expect_per_model(p, args[1], n, sp[1], "weights")) return val_error();
@@ -57,7 +58,8 @@ Value bi_plan_slerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, 
         !bi_expect_model(p, args[1], sp[1], "slerp() argument 'b'") ||
         !bi_expect_number(p, args[2], sp[2], "t"))
         return val_error();
-    const TensorSet *set = bi_common_set(p, bi, args, 2, span_join(sp[0], sp[1]), true);
+    const TensorSet *set = bi_common_set(p, bi, args, 2, span_join(sp[0], sp[1]),
+                                         bi_vocab_rule(p, bi, args, sp));
     return set ? bi_make_call(p, bi, args, call, set) : val_error();
 }
 

@@ -51,7 +51,8 @@ static float **task_vectors(Exec *x, const Node *n, const float *base, const flo
 Value bi_plan_nuslerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (args[2].kind != V_NONE && !bi_expect_model(p, args[2], sp[2], "nuslerp() argument 'base'"))
         return val_error();
-    const TensorSet *set = bi_plan_models(p, bi, args[2], args[0], sp[0], true, 2, 2);
+    const TensorSet *set = bi_plan_models(p, bi, args[2], args[0], sp[0],
+                                          bi_vocab_rule(p, bi, args, sp), 2, 2);
     if (!set || !bi_expect_per_model(p, args[1], 2, sp[1], "weights") ||
         !optional_bool(p, args[3], sp[3], "nuslerp_flatten") ||
         !optional_bool(p, args[4], sp[4], "nuslerp_row_wise"))
@@ -106,7 +107,7 @@ Value bi_exec_nuslerp(Exec *x, const Node *n, Value *args) {
 Value bi_plan_multislerp(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (args[2].kind != V_NONE && !bi_expect_model(p, args[2], sp[2], "multislerp() argument 'base'"))
         return val_error();
-    const TensorSet *set = bi_plan_models(p, bi, args[2], args[0], sp[0], false, 1, SIZE_MAX);
+    const TensorSet *set = bi_plan_models(p, bi, args[2], args[0], sp[0], BI_VOCAB_NONE, 1, SIZE_MAX);
     if (!set || !bi_expect_per_model(p, args[1], args[0].u.list->n, sp[1], "weights") ||
         !optional_bool(p, args[3], sp[3], "normalize_weights") ||
         !optional_number(p, args[4], sp[4], "eps"))
@@ -145,7 +146,8 @@ Value bi_exec_multislerp(Exec *x, const Node *n, Value *args) {
 /* ---- karcher ------------------------------------------------------------------------------ */
 
 Value bi_plan_karcher(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
-    const TensorSet *set = bi_plan_models(p, bi, val_none(), args[0], sp[0], true, 1, SIZE_MAX);
+    const TensorSet *set = bi_plan_models(p, bi, val_none(), args[0], sp[0],
+                                          bi_vocab_rule(p, bi, args, sp), 1, SIZE_MAX);
     if (!set || !optional_number(p, args[1], sp[1], "max_iter") ||
         !optional_number(p, args[2], sp[2], "tol"))
         return val_error();
@@ -177,7 +179,8 @@ Value bi_exec_karcher(Exec *x, const Node *n, Value *args) {
 
 Value bi_plan_model_stock(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "model_stock() argument 'base'")) return val_error();
-    const TensorSet *set = bi_plan_models(p, bi, args[0], args[1], sp[1], true, 2, SIZE_MAX);
+    const TensorSet *set = bi_plan_models(p, bi, args[0], args[1], sp[1],
+                                          bi_vocab_rule(p, bi, args, sp), 2, SIZE_MAX);
     if (!set || !optional_bool(p, args[2], sp[2], "filter_wise")) return val_error();
     return bi_make_call(p, bi, args, call, set);
 }
@@ -207,7 +210,7 @@ Value bi_plan_nearswap(Plan *p, const Builtin *bi, Value *args, const SrcSpan *s
         !bi_expect_model(p, args[1], sp[1], "nearswap() argument 'model'") ||
         !bi_expect_number(p, args[2], sp[2], "t"))
         return val_error();
-    const TensorSet *set = bi_common_set(p, bi, args, 2, sp[1], false);
+    const TensorSet *set = bi_common_set(p, bi, args, 2, sp[1], BI_VOCAB_NONE);
     return set ? bi_make_call(p, bi, args, call, set) : val_error();
 }
 
@@ -227,7 +230,7 @@ Value bi_exec_nearswap(Exec *x, const Node *n, Value *args) {
 
 Value bi_plan_sce(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, SrcSpan call) {
     if (!bi_expect_model(p, args[0], sp[0], "sce() argument 'base'")) return val_error();
-    const TensorSet *set = bi_plan_models(p, bi, args[0], args[1], sp[1], false, 1, SIZE_MAX);
+    const TensorSet *set = bi_plan_models(p, bi, args[0], args[1], sp[1], BI_VOCAB_NONE, 1, SIZE_MAX);
     if (!set || !optional_number(p, args[2], sp[2], "select_topk")) return val_error();
     return bi_make_call(p, bi, args, call, set);
 }
@@ -258,7 +261,7 @@ Value bi_plan_ram(Plan *p, const Builtin *bi, Value *args, const SrcSpan *sp, Sr
     char what[64];
     snprintf(what, sizeof what, "%s() argument 'base'", bi->name);
     if (!bi_expect_model(p, args[0], sp[0], what)) return val_error();
-    const TensorSet *set = bi_plan_models(p, bi, args[0], args[1], sp[1], false, 1, SIZE_MAX);
+    const TensorSet *set = bi_plan_models(p, bi, args[0], args[1], sp[1], BI_VOCAB_NONE, 1, SIZE_MAX);
     if (!set) return val_error();
     for (int i = 2; i < builtin_n_params(bi); i++)
         if (!optional_number(p, args[i], sp[i], bi->params[i].name)) return val_error();
@@ -294,7 +297,7 @@ Value bi_plan_arcee_fusion(Plan *p, const Builtin *bi, Value *args, const SrcSpa
         !bi_expect_model(p, args[1], sp[1], "arcee_fusion() argument 'model'") ||
         !optional_number(p, args[2], sp[2], "seed"))
         return val_error();
-    const TensorSet *set = bi_common_set(p, bi, args, 2, sp[1], true);
+    const TensorSet *set = bi_common_set(p, bi, args, 2, sp[1], bi_vocab_rule(p, bi, args, sp));
     return set ? bi_make_call(p, bi, args, call, set) : val_error();
 }
 

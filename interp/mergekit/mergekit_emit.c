@@ -616,6 +616,17 @@ static bool global_args(Em *e, const MkSlice *sl, Args *a) {
     return ok;
 }
 
+/* Whether mergekit would crop embeddings of different vocabulary sizes
+ * here (rectify_embed_sizes): without a tokenizer source, for the methods
+ * that do it. mergelang's default refuses the difference, so the recipe
+ * asks for mergekit's rule. karcher's crop has no effect in mergekit (it
+ * fails on the difference), so it is not asked for there. */
+static bool crops_embeddings(const MkStage *st) {
+    const Builtin *bi = st->method->builtin ? builtin_find(st->method->builtin) : NULL;
+    return st->tokenizer < 0 && !st->tokenizer_base && bi && builtin_param_index(bi, "vocab") >= 0 &&
+           strcmp(bi->name, "karcher") != 0;
+}
+
 /* Writes what slice k needs and returns the expression of its result. */
 static const char *emit_slice(Em *e, MkSlice *sl, const char *var) {
     MkStage *st = e->st;
@@ -719,6 +730,7 @@ static const char *emit_slice(Em *e, MkSlice *sl, const char *var) {
     bool ok = per_model_args(e, sl, inputs, k, &a);
     if (!global_args(e, sl, &a)) ok = false;
     if (m->form == FORM_LIST_BASE && bexpr) add_kw(&a, "base", bexpr);
+    if (crops_embeddings(st)) add_kw(&a, "vocab", "\"crop\"");
     if (!ok || !finish_call(e, var, m->builtin, &a)) return NULL;
     return var;
 }

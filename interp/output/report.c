@@ -325,6 +325,22 @@ static void text_tensor(Renderer *rd, const TensorView *tv) {
             dtype_name(tv->dtype), bytes, tv->operation);
     for (size_t i = 0; i < tv->n_sources; i++) fprintf(out, " %s", tv->sources[i]->u.source.path);
     fputc('\n', out);
+    /* Where the value does not come from the inputs' tensors of this name
+     * as they are: an input without it (untie's head is its embedding;
+     * said outside the blocks only, as layers and stack renumber every
+     * block tensor) or with another shape (cropped embeddings under
+     * vocab = "crop"). */
+    for (size_t i = 0; i < tv->n_sources; i++) {
+        const Ckpt *c = tv->sources[i]->u.source.ckpt;
+        const CkptTensor *ct = ckpt_find(c, t->name);
+        char other[96];
+        if (!ct && hfname_layer(t->name) < 0)
+            fprintf(out, "    note: %s has no '%s'; its value comes from other tensors of it\n",
+                    tv->sources[i]->u.source.path, t->name);
+        else if (!shape_equal(&ct->shape, &t->shape))
+            fprintf(out, "    note: %s has it as %s; cropped to %s\n", tv->sources[i]->u.source.path,
+                    shape_format(&ct->shape, other, sizeof other), shape);
+    }
 }
 
 static void text_peak(Renderer *rd, const PeakView *pk) {

@@ -176,7 +176,8 @@ static void test_translate_models(void) {
     CHECK(has(r.recipe, "param out = \"merged\""));
     CHECK(has(r.recipe, "param seed = 0"));
     CHECK(has(r.recipe, "density_a = gradient([1, 0.5])\n"));
-    CHECK(has(r.recipe, "merged = dare_ties(base, [a, b], weights = 0.5, density = [density_a, 0.3], seed = seed)"));
+    CHECK(has(r.recipe, "merged = dare_ties(base, [a, b], weights = 0.5, density = [density_a, 0.3], seed = seed,\n"
+              "                   vocab = \"crop\")"));
     CHECK(has(r.recipe, "save(merged, out, config = base)"));
     run_free(&r);
 }
@@ -198,7 +199,8 @@ static void test_translate_fallthrough(void) {
                         "            else if name ~ \"mlp\" then 0.2\n"
                         "            else if name ~ \"norm\" then 0.3\n"
                         "            else 1\n"));
-    CHECK(has(r.recipe, "merged = ties(layers(base, 0, 2), [layers(a, 2, 4)], weights = 1, density = density_a)"));
+    CHECK(has(r.recipe, "merged = ties(layers(base, 0, 2), [layers(a, 2, 4)], weights = 1, density = density_a,\n"
+                        "              vocab = \"crop\")"));
     run_free(&r);
 }
 
@@ -210,8 +212,30 @@ static void test_translate_strings(void) {
                       "      weight: [{filter: \"a\\\"b\\\\ else c\\t\", value: 1}, {filter: '*', value: 2}]\n"
                       "merge_method: linear\n");
     CHECK(r.recipe != NULL);
-    CHECK(has(r.recipe, "merged = linear([a], weights = weight_a)"));
+    CHECK(has(r.recipe, "merged = linear([a], weights = weight_a, vocab = \"crop\")"));
     CHECK(has(r.recipe, "weight_a = if name ~ \"a\\\"b\\\\ else c\\t\" then 1 else 2\n"));
+    run_free(&r);
+}
+
+/* mergekit crops embeddings of different vocabulary sizes only without a
+ * tokenizer source, and not for karcher, multislerp & co: the recipe asks
+ * for the crop exactly there. */
+static void test_translate_vocab(void) {
+    Run r = translate("models: [{model: a.safetensors}, {model: b.safetensors}]\n"
+                      "merge_method: slerp\nbase_model: a.safetensors\nparameters: {t: 0.5}\n");
+    CHECK(has(r.recipe, "vocab = \"crop\""));
+    run_free(&r);
+    r = translate("models: [{model: a.safetensors}, {model: b.safetensors}]\n"
+                  "merge_method: slerp\nbase_model: a.safetensors\nparameters: {t: 0.5}\n"
+                  "tokenizer_source: base\n");
+    CHECK(r.recipe != NULL && !has(r.recipe, "vocab ="));
+    run_free(&r);
+    r = translate("models: [{model: a.safetensors}, {model: b.safetensors}]\nmerge_method: karcher\n");
+    CHECK(r.recipe != NULL && !has(r.recipe, "vocab ="));
+    run_free(&r);
+    r = translate("models: [{model: a.safetensors}, {model: b.safetensors}]\nmerge_method: multislerp\n"
+                  "parameters: {weight: 1}\n");
+    CHECK(r.recipe != NULL && !has(r.recipe, "vocab ="));
     run_free(&r);
 }
 
@@ -244,6 +268,7 @@ int main(void) {
     RUN_TEST(test_translate_models);
     RUN_TEST(test_translate_fallthrough);
     RUN_TEST(test_translate_strings);
+    RUN_TEST(test_translate_vocab);
     RUN_TEST(test_translate_errors);
     return CHECK_DONE();
 }

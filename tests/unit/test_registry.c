@@ -96,9 +96,9 @@ static void test_rendering(void) {
     char buf[BUILTIN_TEXT_MAX];
     CHECK_STR(builtin_signature(builtin_find("ties"), buf, sizeof buf),
               "ties(base, models, weights=1, density=1, lambda=1, normalize=true, rescale=false, "
-              "consensus=\"sum\", weighted_election=true, divisor=\"weights\", trim=\"tensor\")");
+              "consensus=\"sum\", weighted_election=true, divisor=\"weights\", trim=\"tensor\", vocab=\"same\")");
     CHECK_STR(builtin_signature(builtin_find("linear"), buf, sizeof buf),
-              "linear(models, weights=1, normalize=true)");
+              "linear(models, weights=1, normalize=true, vocab=\"same\")");
     CHECK_STR(builtin_hint(builtin_find("model"), buf, sizeof buf),
               "model(path, allow_nonfinite=false): a safetensors file or a Hugging Face model folder; NaN or "
               "infinity in its tensors is an error unless allowed");
