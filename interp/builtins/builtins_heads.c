@@ -69,5 +69,5 @@ Value bi_exec_untie(Exec *x, const Node *n, Value *args) {
     const char *src = strcmp(x->out->name, UNTIE_HEAD_NAME) == 0 ? info->embedding : x->out->name;
     const TensorInfo *t = tset_find(in, src);
     if (!t) return exec_fail(x, n->span, "untie(): no tensor '%s'", src);
-    return exec_in_frame(x, args[0], t, in->n_layers);
+    return exec_in_frame(x, args[0], t, in);
 }
