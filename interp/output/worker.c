@@ -75,9 +75,12 @@ static void compute_item(Job *job, const SchedItem *it, Arena *arena, bool *held
             break;
         }
         out->n++;
-        if (t->f && dtype_is_fp8(out_dtype)) {
-            /* An 8-bit float's range is small enough for a merge to leave
-             * it; torch's cast would write NaN (or infinity) silently. */
+        if (t->f && (dtype_is_fp8(out_dtype) || out_dtype == DT_F16)) {
+            /* An 8-bit float's or float16's range (448, 57344, 65504) is
+             * small enough for a merge to leave it; torch's cast would write
+             * NaN or infinity silently. bfloat16 has float32's range: only
+             * values within 0.4% of FLT_MAX could overflow, so it is not
+             * scanned. */
             size_t bad = dtype_encode_f32_overflow(out_dtype, t->f, pc->buf, (size_t)t->numel);
             if (bad < (size_t)t->numel) {
                 job_fail(job, k, at, "tensor '%s': value %g at element %lld does not fit in %s; save with "

@@ -8,7 +8,7 @@
  * exact. Overflow follows torch's casts: infinity for F16, BF16 and F8_E5M2,
  * NaN for the formats without infinities (F8_E4M3 is torch's float8_e4m3fn:
  * max 448, NaN S.1111.111; the FNUZ formats' one NaN is 0x80); the output
- * writer refuses such an overflow for the 8-bit floats (docs/formats.md).
+ * writer refuses such an overflow for the 8-bit floats and F16 (docs/formats.md).
  * F8_E8M0 (exponent-only MX scales) is decoded (2^(e-127), 0xFF NaN) but not
  * computed on: it only ever appears as a scale, which model() refuses.
  * Integer and bool dtypes are known so that headers validate, but they are
