@@ -25,6 +25,8 @@ uint64_t folder_bytes(const SaveRequest *r) {
     return bytes;
 }
 
+static int config_rewrite(FolderSave *fs, ErrBuf *err);
+
 int folder_prepare(Plan *p, FolderSave *fs, const SaveRequest *r, const char *const *meta) {
     fs->req = r;
     fs->set = r->model.u.node->set;
@@ -47,6 +49,10 @@ int folder_prepare(Plan *p, FolderSave *fs, const SaveRequest *r, const char *co
         fs->bytes += (uint64_t)shape_numel(&t->shape) * dtype_size(fs->specs[i].dtype);
     }
     ErrBuf err;
+    if (r->config && config_rewrite(fs, &err) < 0) {
+        diag_error(p->diag, r->span, "%s", err.msg);
+        return -1;
+    }
     fs->writer = stw_create(r->path, fs->specs, n, r->shard_bytes, meta, p->overwrite, &err);
     if (!fs->writer) {
         diag_error(p->diag, r->span, "%s", err.msg);
@@ -60,6 +66,8 @@ void folder_free(FolderSave *fs) {
     fs->writer = NULL;
     free(fs->order);
     free(fs->specs);
+    free(fs->config_json);
+    fs->config_json = NULL;
 }
 
 /* The dtype config.json advertises: the one asked for, else the stored dtype
@@ -95,6 +103,20 @@ static const char *const tokenizer_files[] = {
  * files are tens of MB). */
 #define TOKENIZER_FILE_MAX ((size_t)512 << 20)
 
+/* config.json of the save's config donor, rewritten for the output into
+ * fs->config_json (left NULL when the donor has none). Returns 0, or -1
+ * with a message in err. */
+static int config_rewrite(FolderSave *fs, ErrBuf *err) {
+    const SaveRequest *r = fs->req;
+    /* The language model's depth; none to state for an encoder-decoder,
+     * whose stacks layers() and stack() never change. */
+    const TensorSet *set = fs->set;
+    long layers = set->n_layers > 0 && (set->main_module >= 0 || set->n_modules <= 1) ? set->n_layers : -1;
+    int c = hfconfig_rewrite(r->config->dir, config_dtype(r, fs->set), layers, embedding_rows(fs->set),
+                             &fs->config_json, &fs->config_len, err);
+    return c < 0 ? -1 : 0;
+}
+
 static int add_file(StWriter *w, const char *name, const char *data, size_t len, ErrBuf *err) {
     return data ? stw_add_file(w, name, data, len, err) : errbuf_set(err, "%s: out of memory", name);
 }
@@ -106,22 +128,7 @@ int folder_commit(Plan *p, FolderSave *fs, bool quiet, const ProvFile *inputs, s
     fs->writer = NULL;
     ErrBuf err;
     int c = 0;
-    if (r->config) {
-        char *json = NULL;
-        size_t len = 0;
-        /* The language model's depth; none to state for an encoder-decoder,
-         * whose stacks layers() and stack() never change. */
-        const TensorSet *set = fs->set;
-        long layers = set->n_layers > 0 && (set->main_module >= 0 || set->n_modules <= 1) ? set->n_layers : -1;
-        c = hfconfig_rewrite(r->config->dir, config_dtype(r, fs->set), layers, embedding_rows(fs->set), &json, &len,
-                             &err);
-        if (c == 0) {
-            c = stw_add_file(w, "config.json", json, len, &err);
-            free(json);
-        } else if (c > 0) {
-            c = 0;   /* the donor has no config.json: nothing to copy */
-        }
-    }
+    if (fs->config_json) c = stw_add_file(w, "config.json", fs->config_json, fs->config_len, &err);
     for (size_t i = 0; c == 0 && r->tokenizer && i < sizeof tokenizer_files / sizeof *tokenizer_files; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", r->tokenizer->dir, tokenizer_files[i]);

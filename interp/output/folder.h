@@ -21,6 +21,9 @@ typedef struct FolderSave {
     StwSpec *specs;            /* by write position */
     StWriter *writer;          /* NULL once committed or abandoned */
     uint64_t bytes;            /* tensor data */
+    char *config_json;         /* the rewritten config.json, made before any
+                                * tensor is computed; NULL when none */
+    size_t config_len;
 } FolderSave;
 
 /* The dtype save r writes tensor t in: its dtype= for float tensors, else
@@ -29,9 +32,11 @@ DType folder_tensor_dtype(const SaveRequest *r, const TensorInfo *t);
 /* Bytes of tensor data save r writes. */
 uint64_t folder_bytes(const SaveRequest *r);
 
-/* Fixes the layout of save r and creates its writer, with the provenance
- * metadata (meta: key, value, ..., NULL) in every shard's header. Returns
- * 0, or -1 after reporting the error. */
+/* Fixes the layout of save r, rewrites its config.json (so a config that
+ * cannot describe the output stops the run before any tensor is computed)
+ * and creates its writer, with the provenance metadata (meta: key, value,
+ * ..., NULL) in every shard's header. Returns 0, or -1 after reporting the
+ * error. */
 int folder_prepare(Plan *p, FolderSave *fs, const SaveRequest *r, const char *const *meta);
 /* Adds the side files and commits (recipe: the recipe's text, or NULL).
  * The writer is consumed either way. Returns 0, or -1 after reporting. */

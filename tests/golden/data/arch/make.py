@@ -33,3 +33,5 @@ write("tied", dict(llama, tie_word_embeddings=True), [1, 2, 3, 4, 5, 6])
 # mean, worked out here in float64.
 mean = [(a + b) / 2 for a, b in zip([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 1, 1])]
 write("expected-crimes", None, mean)
+# nolayers: a config.json with no layer-count key (for config_no_layers.merge)
+write("nolayers", {"architectures": ["LlamaForCausalLM"], "model_type": "llama"}, [1, 1, 1, 1, 1, 1])
