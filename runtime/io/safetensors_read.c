@@ -19,6 +19,7 @@
  *   pointers are trusted (the file is mapped read-only; a file truncated by
  *   someone else while mapped can still raise SIGBUS, which no check here
  *   can prevent). */
+#include "runtime/core/utf8.h"
 #include "runtime/io/safetensors.h"
 
 #include <cjson/cJSON.h>
@@ -104,33 +105,6 @@ static int cmp_entry_offset(const void *a, const void *b) {
     if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
     if (x->end != y->end) return x->end < y->end ? -1 : 1;
     return 0;
-}
-
-/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF): names must
- * survive being written back into another header that other readers check. */
-static bool utf8_valid(const unsigned char *s, size_t n, size_t *bad_at) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned min, cp;
-        if (c < 0x80) { i++; continue; }
-        if ((c & 0xe0) == 0xc0) { len = 2; min = 0x80; cp = c & 0x1f; }
-        else if ((c & 0xf0) == 0xe0) { len = 3; min = 0x800; cp = c & 0x0f; }
-        else if ((c & 0xf8) == 0xf0) { len = 4; min = 0x10000; cp = c & 0x07; }
-        else goto bad;
-        if (n - i < len) goto bad;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) goto bad;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) goto bad;
-        i += len;
-    }
-    return true;
-bad:
-    *bad_at = i;
-    return false;
 }
 
 /* A JSON number that is an exact non-negative integer below 2^53. */

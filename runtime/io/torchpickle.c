@@ -10,6 +10,7 @@
  * No walk over values is recursive: the result is read only at the two
  * known depths (dict -> tensor -> its argument tuples). */
 #include "runtime/io/torchpickle.h"
+#include "runtime/core/utf8.h"
 #include "runtime/io/safetensors.h"
 
 #include <inttypes.h>
@@ -493,28 +494,6 @@ static int run(Unpickler *u, uint32_t *result) {
     }
 }
 
-/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF), as the
- * safetensors writer's readers require of names. */
-static bool utf8_valid(const uint8_t *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i], len, min, cp;
-        if (c < 0x80) { i++; continue; }
-        if ((c & 0xe0) == 0xc0) { len = 2; min = 0x80; cp = c & 0x1f; }
-        else if ((c & 0xf0) == 0xe0) { len = 3; min = 0x800; cp = c & 0x0f; }
-        else if ((c & 0xf8) == 0xf0) { len = 4; min = 0x10000; cp = c & 0x07; }
-        else return false;
-        if (n - i < len) return false;
-        for (unsigned k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-        i += len;
-    }
-    return true;
-}
-
 /* A tuple of non-negative ints of at most SHAPE_MAX_RANK entries. */
 static bool int_tuple(const Unpickler *u, uint32_t v, int64_t *dims, int *rank) {
     const Pv *t = &u->vals[v];
@@ -534,7 +513,7 @@ static int describe(Unpickler *u, const Pv *key, const Pv *val, TpklTensor *out)
     if (key->kind != PV_STR) return errbuf_set(err, "%s: data.pkl: a key of the state dict is a %s, not a string", u->label, kind_names[key->kind]);
     if (key->len > ST_MAX_NAME)
         return errbuf_set(err, "%s: data.pkl: a tensor name of %u bytes is longer than the limit of %d", u->label, key->len, ST_MAX_NAME);
-    if (!utf8_valid(key->s, key->len) || memchr(key->s, '\0', key->len))
+    if (!utf8_valid(key->s, key->len, NULL) || memchr(key->s, '\0', key->len))
         return errbuf_set(err, "%s: data.pkl: a tensor name is not valid UTF-8 or holds a NUL byte", u->label);
     char name[ST_MAX_NAME + 1];
     memcpy(name, key->s, key->len);
